@@ -34,12 +34,12 @@ absl::StatusOr<double> EwmaArl(double lambda, double limit_width, double shift,
                                Sides sides = Sides::kBoth, int states = 301);
 
 // The decision interval h that gives a CUSUM with reference value `k` an in-control ARL of
-// `arl0` (bisection on CusumArl; h in (0, 50]). Errors: InvalidArgumentError if arl0 <= 1 or
-// k < 0; OutOfRangeError if no h in range reaches arl0.
+// `arl0` (bisection on CusumArl; h in (0, 40]). Errors: InvalidArgumentError if arl0 is not in (1,
+// 1e12] or k < 0; OutOfRangeError if no h in range reaches arl0.
 absl::StatusOr<double> DesignCusumThreshold(double k, double arl0, Sides sides = Sides::kBoth);
 
 // The limit width L that gives an EWMA chart with weight `lambda` an in-control ARL of `arl0`
-// (bisection on EwmaArl; L in (0, 10]). Errors as DesignCusumThreshold.
+// (bisection on EwmaArl; L in (0, 8]). Errors as DesignCusumThreshold.
 absl::StatusOr<double> DesignEwmaLimit(double lambda, double arl0, Sides sides = Sides::kBoth);
 
 }  // namespace candor::detectors

@@ -70,6 +70,14 @@ struct Finding {
   double baseline = 0.0;
 };
 
+// The common score scale: |statistic| / (2 * threshold) clamped to [0, 1], i.e. 0.5 exactly at
+// the alarm threshold and 1 at twice it. `threshold` must be > 0 (otherwise 0 is returned).
+double ThresholdScore(double statistic, double threshold);
+
+// The same scale for p-values (alarm when p <= p_threshold): log(p) / (2 log(p_threshold)),
+// clamped to [0, 1]. p_threshold must be in (0, 1).
+double PValueScore(double p_value, double p_threshold);
+
 // A streaming univariate detector: one instance per signal, fed in event-time order.
 class StreamDetector {
  public:
