@@ -126,8 +126,10 @@ struct MannWhitneyResult {
   double hl_estimate = 0.0;  // Hodges-Lehmann location shift, experiment - control.
   double ci_lower = 0.0;     // Confidence interval on the shift.
   double ci_upper = 0.0;
-  double mean_ratio = 1.0;   // mean(experiment) / mean(control) (NaN if the control mean is 0).
-  double cles = 0.5;         // P(experiment > control) + 0.5 P(equal).
+  double mean_ratio = 1.0;       // mean(experiment) / mean(control) (NaN if the control mean is 0).
+  double cles = 0.5;             // P(experiment > control) + 0.5 P(equal).
+  double mean_experiment = 0.0;  // After NaN and outlier removal.
+  double mean_control = 0.0;
   int64_t n_experiment = 0;  // After NaN and outlier removal.
   int64_t n_control = 0;
 };

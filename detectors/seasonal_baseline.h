@@ -2,12 +2,19 @@
 // and how far from it is normal. It is the first stage of every per-signal detector stack:
 // charts run on its standardised residual (x - expected) / scale.
 //
-// Method: an exponentially weighted level plus a time-of-day profile (and, after two weeks, a
-// day-of-week adjustment), each learned from Huber-clipped residuals so one spike moves it by
-// at most `clip` scales (robust to outliers; cf. grafana/promql-anomaly-detection#7, where a
-// 50x spike inflated the band for a day). The scale is an EW mean absolute deviation, also
-// clipped, times 1.2533 (= sigma for Gaussian noise). The daily profile is used only after
-// `min_seasons` full days of history, the weekly one after `min_seasons` weeks.
+// Method: two models learn side by side, both from values clipped to the expectation +-
+// `clip` scales, so one spike moves either by at most that much (robust to outliers; cf.
+// grafana/promql-anomaly-detection#7, where a 50x spike inflated the band for a day):
+// - a tracker, an exponentially weighted level that follows the series (including any daily
+//   swing, with lag); it serves from the end of warm-up, so a new series is judged within
+//   minutes;
+// - a seasonal model: a time-of-day profile, learned at the end of each day from that day's
+//   bucket means minus the day's mean (an average over days, weight 1/days until it reaches
+//   `seasonal_alpha`), a day-of-week offset learned the same way from day means, and a level
+//   that follows the deseasonalised series with `level_memory`. It serves once `min_seasons`
+//   full days of history exist (the day-of-week term after `min_seasons` weeks).
+// Each model's scale is an EW mean absolute residual times 1.2533 (= sigma for Gaussian
+// noise); the reported scale is the serving model's.
 // While the caller marks the series as flagged (`frozen`), nothing is learned, so an incident
 // does not become the new normal; after `max_freeze` of continuous freezing learning resumes,
 // so a permanent level change is eventually accepted.
@@ -36,10 +43,17 @@ struct SeasonalBaselineOptions {
   bool weekly = true;
   // Full seasons of history before a seasonal term is applied, >= 1. Default: 2.
   int min_seasons = 2;
-  // EW weight of the level per sample, in (0, 1). Default: 0.02 (about 50 samples of memory).
-  double level_alpha = 0.02;
-  // EW weight of a profile bucket per visiting sample, in (0, 1). Default: 0.05.
-  double seasonal_alpha = 0.05;
+  // EW weight of the tracker's level per sample, in (0, 1). Default: 0.05 (about 20 samples
+  // of memory).
+  double tracker_alpha = 0.05;
+  // Memory of the seasonal model's level, > 0: the level moves by 1 - exp(-dt / memory) of
+  // each (clipped) error, so it follows day-to-day changes but not the daily swing, which the
+  // profile holds. Default: 6 hours.
+  absl::Duration level_memory = absl::Hours(6);
+  // Weight of one season's evidence in a profile term, in (0, 1): each daily bucket is
+  // updated once per day, each weekday once per week; the first seasons are averaged with
+  // weight 1/seasons until that is smaller. Default: 0.1 (about ten seasons of memory).
+  double seasonal_alpha = 0.1;
   // EW weight of the scale (mean absolute residual) per sample, in (0, 1). Default: 0.02.
   double scale_alpha = 0.02;
   // Residuals are clipped to +-clip scales before they update anything, > 0. Default: 3.
@@ -85,17 +99,28 @@ class RobustSeasonalBaseline {
  private:
   explicit RobustSeasonalBaseline(const SeasonalBaselineOptions& options);
   int DailyBucket(absl::Time t) const;
-  static int Weekday(absl::Time t);
-  double SeasonalTerm(absl::Time t, bool* used) const;
-  void Learn(absl::Time t, double x, const Expectation& e);
+  static int Weekday(int64_t unix_day);
+  void Learn(absl::Time t, double x);
+  void CloseDay();
+  // The seasonal model's term at `t` (every learned part), and whether it serves yet.
+  double SeasonalTerm(absl::Time t, bool* serves) const;
 
   SeasonalBaselineOptions options_;
   int64_t n_ = 0;
-  double level_ = 0.0;
-  double abs_dev_ = 0.0;             // EW mean absolute residual.
-  std::vector<double> daily_;        // Offset per daily bucket.
-  std::vector<uint8_t> daily_seen_;  // Whether each bucket has been visited.
-  double weekly_[7] = {};            // Offset per weekday (Monday = 0).
+  double tracker_ = 0.0;              // The tracker's level.
+  double tracker_abs_dev_ = 0.0;      // EW mean absolute residual of the tracker.
+  double level_ = 0.0;                // The seasonal model's (deseasonalised) level.
+  double abs_dev_ = 0.0;              // EW mean absolute residual of the seasonal model.
+  std::vector<double> daily_;         // Offset per daily bucket (zero-mean over the day).
+  std::vector<uint32_t> daily_days_;  // Days averaged into each bucket.
+  std::vector<double> today_sum_;     // Clipped values of the current day, per bucket.
+  std::vector<uint32_t> today_count_;
+  int64_t today_ = INT64_MIN;      // Unix day being accumulated.
+  double weekly_[7] = {};          // Offset per weekday (Monday = 0).
+  uint32_t weekly_weeks_[7] = {};  // Weeks averaged into each weekday.
+  double day_means_[7] = {};       // Means of the last consecutive whole days.
+  int day_means_count_ = 0;
+  int64_t last_closed_day_ = INT64_MIN;
   absl::Time first_ = absl::InfinitePast();
   absl::Time last_ = absl::InfinitePast();
   absl::Time frozen_since_ = absl::InfiniteFuture();
