@@ -49,9 +49,9 @@ std::string FormatOutcomes(const std::vector<FileOutcome>& outcomes) {
   std::string text;
   char line[256];
   for (const FileOutcome& o : outcomes) {
-    std::snprintf(line, sizeof line, "%-58s score %7.3f  fp %4lld (%6.3f)  windows:",
-                  o.name.c_str(), o.score, static_cast<long long>(o.false_positive_rows),
-                  o.false_positive_cost);
+    std::snprintf(line, sizeof line,
+                  "%-58s score %7.3f  fp %4lld (%6.3f)  windows:", o.name.c_str(), o.score,
+                  static_cast<long long>(o.false_positive_rows), o.false_positive_cost);
     text += line;
     for (const WindowOutcome& w : o.windows) {
       if (w.first_detection < 0) {
