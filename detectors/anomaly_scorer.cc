@@ -2,21 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace candor::detectors {
-namespace {
-
-double TwoSided(const SlidingRank& r, double x, double tail) {
-  if (tail > 0.0) {
-    return std::min(1.0, 2.0 * std::min(r.UpperTailGpd(x, tail), r.LowerTailGpd(x, tail)));
-  }
-  return std::min(1.0, 2.0 * std::min(r.UpperTail(x), r.LowerTail(x)));
-}
-
-}  // namespace
 
 absl::Status Validate(const AnomalyScorerOptions& o) {
-  if (o.history < 10) return absl::InvalidArgumentError("anomaly scorer: history must be >= 10");
+  if (o.window < 1) return absl::InvalidArgumentError("anomaly scorer: window must be >= 1");
   return absl::OkStatus();
 }
 
@@ -28,50 +19,159 @@ absl::StatusOr<AnomalyScorer> AnomalyScorer::Create(const AnomalyScorerOptions& 
 AnomalyScorer::AnomalyScorer(const AnomalyScorerOptions& options)
     : options_(options),
       values_(static_cast<size_t>(options.history)),
-      short_means_(static_cast<size_t>(options.history)),
-      long_means_(static_cast<size_t>(options.history)),
-      diffs_(static_cast<size_t>(options.history)),
-      seasonal_(static_cast<size_t>(options.history)),
-      baseline_(*RobustSeasonalBaseline::Create({})) {}
+      baseline_(*RobustSeasonalBaseline::Create({})),
+      likelihood_(*AnomalyLikelihood::Create({})) {
+  for (int c = 0; c < kChannels; ++c) raws_.emplace_back(static_cast<size_t>(options.raw_history));
+}
+
+double AnomalyScorer::NearestDistance(double scale) const {
+  const auto w = static_cast<size_t>(options_.window);
+  const size_t n = series_.size();
+  if (n < 3 * w) return 0.0;
+  const double* cur = series_.data() + (n - w);
+  const size_t last_start = n - 2 * w;
+  const auto mem = static_cast<size_t>(options_.max_memory);
+  const size_t first_start = last_start > mem ? last_start - mem : 0;
+  double best = std::numeric_limits<double>::infinity();
+  for (size_t s = first_start; s <= last_start; ++s) {
+    double d = 0.0;
+    const double* p = series_.data() + s;
+    for (size_t k = 0; k < w && d < best; ++k) {
+      const double diff = cur[k] - p[k];
+      d += diff * diff;
+    }
+    best = std::min(best, d);
+  }
+  return std::sqrt(best / static_cast<double>(w)) / scale;
+}
+
+double AnomalyScorer::CoarseDistance(double scale) const {
+  const auto w = static_cast<size_t>(options_.coarse_window);
+  const size_t n = blocks_.size();
+  if (n < 3 * w) return 0.0;
+  const double* cur = blocks_.data() + (n - w);
+  const size_t last_start = n - 2 * w;
+  const auto mem = static_cast<size_t>(options_.coarse_memory);
+  const size_t first_start = last_start > mem ? last_start - mem : 0;
+  double best = std::numeric_limits<double>::infinity();
+  for (size_t s = first_start; s <= last_start; ++s) {
+    double d = 0.0;
+    const double* p = blocks_.data() + s;
+    for (size_t k = 0; k < w && d < best; ++k) {
+      const double diff = cur[k] - p[k];
+      d += diff * diff;
+    }
+    best = std::min(best, d);
+  }
+  return std::sqrt(best / static_cast<double>(w)) / scale;
+}
+
+double AnomalyScorer::ChannelSurprise(int c, double raw) {
+  SlidingRank& h = raws_[static_cast<size_t>(c)];
+  double s = 0.0;
+  if (static_cast<int>(h.size()) >= options_.min_history && raw > options_.min_raw) {
+    s = -std::log10(h.UpperTailGpd(raw, options_.gpd_tail, options_.tail_floor));
+  }
+  h.Insert(raw);
+  return s;
+}
 
 double AnomalyScorer::Update(absl::Time t, double x) {
   if (!std::isfinite(x)) return 0.0;
   const AnomalyScorerOptions& o = options_;
-  recent_.push_back(x);
-  recent_sum_ += x;
-  if (static_cast<int>(recent_.size()) > std::max(1, o.short_mean)) {
-    recent_sum_ -= recent_.front();
-    recent_.pop_front();
-  }
-  const double short_mean = recent_sum_ / static_cast<double>(recent_.size());
-  recent_long_.push_back(x);
-  recent_long_sum_ += x;
-  if (static_cast<int>(recent_long_.size()) > std::max(1, o.long_mean)) {
-    recent_long_sum_ -= recent_long_.front();
-    recent_long_.pop_front();
-  }
-  const double long_mean = recent_long_sum_ / static_cast<double>(recent_long_.size());
-  const double diff = std::fabs(x - prev_);
-  const Expectation e = baseline_.Expect(t);
-  const double residual = (x - e.value) / e.scale;
-
+  series_.push_back(x);
   double surprise = 0.0;
+  last_surprise_.fill(0.0);
+  const Expectation e = baseline_.Expect(t);
   if (n_ >= o.warmup) {
-    double p = o.value_channel ? TwoSided(values_, x, o.gpd_tail) : 1.0;
-    if (o.diff_channel)
-      p = std::min(p,
-                   o.gpd_tail > 0 ? diffs_.UpperTailGpd(diff, o.gpd_tail) : diffs_.UpperTail(diff));
-    if (o.short_mean > 1) p = std::min(p, TwoSided(short_means_, short_mean, o.gpd_tail));
-    if (o.long_mean > 1) p = std::min(p, TwoSided(long_means_, long_mean, o.gpd_tail));
-    if (o.seasonal_channel && e.seasonal)
-      p = std::min(p, TwoSided(seasonal_, residual, o.gpd_tail));
-    p = std::min(1.0, p * o.bonferroni);
-    surprise = -std::log10(p);
-    const double range = max_ - min_;
-    if (o.novelty_bonus > 0.0 &&
-        (x > max_ + o.novelty_margin * range || x < min_ - o.novelty_margin * range)) {
-      surprise += o.novelty_bonus;
+    const double scale = std::max(values_.Quantile(1.0 - o.scale_q) - values_.Quantile(o.scale_q),
+                                  1e-9 * std::max(1.0, std::fabs(x)));
+    const double weights[kChannels] = {o.w_novelty, o.w_pattern, o.w_level,
+                                       o.w_seasonal, o.w_density, o.w_diff, 0.0};
+    double raw[kChannels] = {};
+    raw[0] = std::max({0.0, (x - max_) / scale, (min_ - x) / scale});
+    if (o.w_pattern > 0) raw[1] = NearestDistance(scale);
+    if (o.w_level > 0) {
+      const size_t k = std::min(series_.size(), static_cast<size_t>(o.level_window));
+      double m = 0.0;
+      for (size_t i = series_.size() - k; i < series_.size(); ++i) m += series_[i];
+      m /= static_cast<double>(k);
+      raw[2] = std::fabs(m - values_.Quantile(0.5)) / scale;
     }
+    if (o.w_seasonal > 0) {
+      const double r = e.seasonal ? (x - e.value) / scale : 0.0;
+      residuals_.push_back(r);
+      if (static_cast<int>(residuals_.size()) > o.seasonal_window) residuals_.pop_front();
+      double m = 0.0;
+      for (double v : residuals_) m += v;
+      raw[3] = e.seasonal ? std::fabs(m / static_cast<double>(residuals_.size())) : -1.0;
+    }
+    if (o.w_density > 0) {
+      const double hi = values_.Quantile(o.density_q);
+      const double lo = values_.Quantile(1.0 - o.density_q);
+      const size_t k = std::min(series_.size(), static_cast<size_t>(o.density_window));
+      double count = 0.0;
+      for (size_t i = series_.size() - k; i < series_.size(); ++i) {
+        count += (series_[i] > hi || series_[i] < lo) ? 1.0 : 0.0;
+      }
+      raw[4] = count;
+    }
+    if (o.w_diff > 0) {
+      const size_t k = std::min(series_.size(), static_cast<size_t>(o.level_window2));
+      double m = 0.0;
+      for (size_t i = series_.size() - k; i < series_.size(); ++i) m += series_[i];
+      m /= static_cast<double>(k);
+      raw[5] = std::fabs(m - values_.Quantile(0.5)) / scale;
+    }
+    if (o.w_coarse > 0 && series_.size() % static_cast<size_t>(o.block) == 0) {
+      const auto b = static_cast<size_t>(o.block);
+      double mean = 0.0, hi = -1e300, lo = 1e300;
+      for (size_t i = series_.size() - b; i < series_.size(); ++i) {
+        mean += series_[i];
+        hi = std::max(hi, series_[i]);
+        lo = std::min(lo, series_[i]);
+      }
+      mean /= static_cast<double>(b);
+      if (blocks_.empty()) block_ma_ = mean;
+      block_ma_ = 0.5 * (block_ma_ + mean);
+      double v = mean;
+      if (o.block_mode == 0) v = std::fabs(hi - block_ma_) >= std::fabs(lo - block_ma_) ? hi : lo;
+      blocks_.push_back(v);
+      coarse_surprise_ = o.w_coarse * ChannelSurprise(6, CoarseDistance(scale));
+    } else if (o.w_coarse > 0 && o.hold_coarse == 0) {
+      coarse_surprise_ = 0.0;
+    }
+    last_surprise_[6] = coarse_surprise_;
+    if (o.value_mode == 1) {
+      const double fl = o.tail_floor * scale;
+      const double p = std::min(values_.UpperTailGpd(x, o.gpd_tail, fl), values_.LowerTailGpd(x, o.gpd_tail, fl));
+      last_surprise_[0] = o.w_novelty * -std::log10(std::min(1.0, 2.0 * p));
+      surprise = last_surprise_[0];
+    }
+    surprise = o.combine == 1 ? surprise + coarse_surprise_ : std::max(surprise, coarse_surprise_);
+    for (int c = o.value_mode == 1 ? 1 : 0; c < kChannels; ++c) {
+      if (weights[c] <= 0.0 || raw[c] < 0.0) continue;
+      const double sc = weights[c] * ChannelSurprise(c, raw[c]);
+      last_surprise_[static_cast<size_t>(c)] = sc;
+      if (o.record_memory > 0) {
+        auto& hist = records_[static_cast<size_t>(c)];
+        double prev_max = 0.0;
+        for (double v : hist) prev_max = std::max(prev_max, v);
+        hist.push_back(sc);
+        if (static_cast<int>(hist.size()) > o.record_memory) hist.pop_front();
+        surprise = std::max(surprise, sc - o.record_weight * prev_max);
+      } else if (o.combine == 1) {
+        surprise += sc;
+      } else {
+        surprise = std::max(surprise, sc);
+      }
+    }
+  }
+  if (o.likelihood_mode > 0) {
+    const double raw_in = o.likelihood_mode == 1 ? surprise : surprise / (surprise + o.score_scale);
+    const double l = likelihood_.Update(raw_in);
+    surprise = std::max(o.likelihood_mix * surprise,
+                        AnomalyLikelihood::LogLikelihood(l) * o.likelihood_gain);
   }
   smooth_.push_back(surprise);
   smooth_sum_ += surprise;
@@ -85,14 +185,7 @@ double AnomalyScorer::Update(absl::Time t, double x) {
     if (smoothed <= peak_) out = smoothed * (1.0 - o.suppress_gain);
     peak_ = std::max(smoothed, peak_ * o.decay);
   }
-  last_surprise_ = surprise;
-
-  // Learn.
   values_.Insert(x);
-  if (n_ > 0) diffs_.Insert(diff);
-  short_means_.Insert(short_mean);
-  long_means_.Insert(long_mean);
-  if (e.seasonal) seasonal_.Insert(residual);
   baseline_.Update(t, x);
   if (n_ == 0) {
     min_ = max_ = x;
@@ -100,9 +193,8 @@ double AnomalyScorer::Update(absl::Time t, double x) {
     min_ = std::min(min_, x);
     max_ = std::max(max_, x);
   }
-  prev_ = x;
   ++n_;
-  return 1.0 - std::exp(-out / o.score_scale);
+  return out / (out + o.score_scale);
 }
 
 }  // namespace candor::detectors

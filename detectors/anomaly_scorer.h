@@ -1,11 +1,13 @@
 // A univariate anomaly scorer: one configuration for any series, online, scores in [0, 1].
 // It is what `candor detect` runs (NAB results format) and what candor's NAB benchmark scores.
+// EXPERIMENTAL: the method is being tuned; see bench/README.md.
 //
 // Thread safety: not thread-safe; one owner per instance.
 
 #ifndef CANDOR_DETECTORS_ANOMALY_SCORER_H_
 #define CANDOR_DETECTORS_ANOMALY_SCORER_H_
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <vector>
@@ -13,28 +15,52 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "detectors/anomaly_likelihood.h"
 #include "detectors/seasonal_baseline.h"
 #include "detectors/sliding_rank.h"
 
 namespace candor::detectors {
 
 struct AnomalyScorerOptions {
-  int history = 1000;
-  int short_mean = 5;
-  int long_mean = 0;
-  bool diff_channel = true;
-  bool seasonal_channel = false;
+  int window = 8;            // Embedding length for the pattern channel.
+  int max_memory = 2000;     // Past embeddings searched.
+  int history = 20000;       // Values kept for the scale estimate.
+  double scale_q = 0.01;     // Scale = q(1 - scale_q) - q(scale_q).
   int warmup = 150;
-  double novelty_margin = 0.0;
-  double novelty_bonus = 0.0;
-  int smooth = 1;
-  // Suppression.
-  double decay = 0.0;  // Per-sample decay of the reference peak (0 = no suppression).
+  double gpd_tail = 0.02;
+  int raw_history = 20000;
+  double decay = 0.99;
   double suppress_gain = 1.0;
-  double score_scale = 3.0;
-  double bonferroni = 1.0;
-  double gpd_tail = 0.0;
-  bool value_channel = true;
+  double score_scale = 5.0;
+  int smooth = 1;
+  // Channel weights (0 = off); a channel's surprise is multiplied by its weight.
+  double w_novelty = 1.0;
+  double w_pattern = 0.0;
+  double w_level = 0.0;
+  double w_seasonal = 0.0;
+  double w_density = 0.0;
+  double w_diff = 0.0;
+  double w_coarse = 0.0;
+  int block = 6;
+  int coarse_window = 8;
+  int coarse_memory = 4000;
+  int block_mode = 0;
+  int hold_coarse = 0;
+  int min_history = 50;
+  int seasonal_window = 1;
+  int level_window2 = 64;
+  int combine = 0;  // 0: extreme vs moving average; 1: mean.
+  int level_window = 8;
+  int density_window = 20;
+  double density_q = 0.95;
+  double min_raw = 0.0;
+  int value_mode = 0;
+  double tail_floor = 0.05;
+  int likelihood_mode = 0;
+  double likelihood_gain = 10.0;
+  double likelihood_mix = 0.0;
+  int record_memory = 0;
+  double record_weight = 1.0;  // Raw values below this (in scale units) score 0 surprise.
 };
 absl::Status Validate(const AnomalyScorerOptions& options);
 
@@ -42,35 +68,35 @@ class AnomalyScorer {
  public:
   static absl::StatusOr<AnomalyScorer> Create(const AnomalyScorerOptions& options);
 
-  // Scores (t, x) against everything seen before it, then learns from it. Returns a score in
-  // [0, 1]; non-finite x scores 0 and is not learned.
   double Update(absl::Time t, double x);
 
-  // Raw surprise (-log10 of the combined tail probability) of the last update.
-  double last_surprise() const { return last_surprise_; }
+  static constexpr int kChannels = 7;
+  const std::array<double, kChannels>& last_surprise() const { return last_surprise_; }
 
  private:
   explicit AnomalyScorer(const AnomalyScorerOptions& options);
+  double NearestDistance(double scale) const;
+  double CoarseDistance(double scale) const;
+  double ChannelSurprise(int c, double raw);
 
   AnomalyScorerOptions options_;
   int64_t n_ = 0;
+  std::vector<double> series_;
+  std::vector<double> blocks_;
+  std::deque<double> residuals_;
+  double block_ma_ = 0.0;
+  double coarse_surprise_ = 0.0;
   SlidingRank values_;
-  SlidingRank short_means_;
-  SlidingRank long_means_;
-  SlidingRank diffs_;
-  SlidingRank seasonal_;
-  std::deque<double> recent_;
-  double recent_sum_ = 0.0;
-  std::deque<double> recent_long_;
-  double recent_long_sum_ = 0.0;
-  double prev_ = 0.0;
-  double min_ = 0.0;
-  double max_ = 0.0;
+  std::vector<SlidingRank> raws_;
   std::deque<double> smooth_;
   double smooth_sum_ = 0.0;
+  double min_ = 0.0;
+  double max_ = 0.0;
   double peak_ = 0.0;
-  double last_surprise_ = 0.0;
+  std::array<double, kChannels> last_surprise_ = {};
   RobustSeasonalBaseline baseline_;
+  AnomalyLikelihood likelihood_;
+  std::array<std::deque<double>, kChannels> records_;
 };
 
 }  // namespace candor::detectors

@@ -58,10 +58,14 @@ namespace {
 
 // Survival of excess `y` >= 0 under a generalised Pareto with moments of the excesses
 // `mean` and `var` (method of moments: g = (1 - mean^2 / var) / 2, s = mean (1 + mean^2/var) / 2).
-double GpdSurvival(double y, double mean, double var) {
+double GpdSurvival(double y, double mean, double var, double min_scale) {
+  if (mean < min_scale) {
+    mean = min_scale;
+    var = std::max(var, min_scale * min_scale);
+  }
   if (!(mean > 0.0)) return y > 0.0 ? 0.0 : 1.0;
   double g = var > 0.0 ? 0.5 * (1.0 - mean * mean / var) : -0.5;
-  g = std::clamp(g, -0.5, 0.9);
+  g = std::clamp(g, 0.0, 0.9);
   const double s = mean * (1.0 - g);  // Equivalent to the moment form for the clamped g.
   if (std::fabs(g) < 1e-6) return std::exp(-y / s);
   const double base = 1.0 + g * y / s;
@@ -71,7 +75,7 @@ double GpdSurvival(double y, double mean, double var) {
 
 }  // namespace
 
-double SlidingRank::UpperTailGpd(double x, double tail_fraction) const {
+double SlidingRank::UpperTailGpd(double x, double tail_fraction, double min_scale) const {
   const size_t n = sorted_.size();
   const auto k = static_cast<size_t>(std::max(5.0, tail_fraction * static_cast<double>(n)));
   if (n < 2 * k) return UpperTail(x);
@@ -87,11 +91,11 @@ double SlidingRank::UpperTailGpd(double x, double tail_fraction) const {
   mean /= static_cast<double>(k);
   const double var = std::max(0.0, sq / static_cast<double>(k) - mean * mean);
   const double p =
-      static_cast<double>(k) / (static_cast<double>(n) + 1.0) * GpdSurvival(x - u, mean, var);
+      static_cast<double>(k) / (static_cast<double>(n) + 1.0) * GpdSurvival(x - u, mean, var, min_scale);
   return std::clamp(p, 1e-300, UpperTail(x));
 }
 
-double SlidingRank::LowerTailGpd(double x, double tail_fraction) const {
+double SlidingRank::LowerTailGpd(double x, double tail_fraction, double min_scale) const {
   const size_t n = sorted_.size();
   const auto k = static_cast<size_t>(std::max(5.0, tail_fraction * static_cast<double>(n)));
   if (n < 2 * k) return LowerTail(x);
@@ -107,7 +111,7 @@ double SlidingRank::LowerTailGpd(double x, double tail_fraction) const {
   mean /= static_cast<double>(k);
   const double var = std::max(0.0, sq / static_cast<double>(k) - mean * mean);
   const double p =
-      static_cast<double>(k) / (static_cast<double>(n) + 1.0) * GpdSurvival(u - x, mean, var);
+      static_cast<double>(k) / (static_cast<double>(n) + 1.0) * GpdSurvival(u - x, mean, var, min_scale);
   return std::clamp(p, 1e-300, LowerTail(x));
 }
 

@@ -40,10 +40,12 @@ class SlidingRank {
   // quantile (peaks over threshold, Pickands 1975; streaming use as in Siffer et al., "Anomaly
   // Detection in Streams with Extreme Value Theory", KDD 2017): inside the bulk it is the
   // empirical UpperTail; past the threshold u it is (k / n) (1 + g (x - u) / s)^(-1 / g), with
-  // g and s fitted to the k excesses by the method of moments. Never below 1e-300.
-  double UpperTailGpd(double x, double tail_fraction) const;
+  // g and s fitted to the k excesses by the method of moments; the excesses' mean is floored at
+  // `min_scale` so a flat tail does not make every exceedance infinitely unlikely. Never below
+  // 1e-300.
+  double UpperTailGpd(double x, double tail_fraction, double min_scale = 0.0) const;
   // The same for the lower tail.
-  double LowerTailGpd(double x, double tail_fraction) const;
+  double LowerTailGpd(double x, double tail_fraction, double min_scale = 0.0) const;
 
   // The q-quantile (q in [0, 1]) of the window by nearest rank; 0 when empty.
   double Quantile(double q) const;

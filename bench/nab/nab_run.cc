@@ -6,6 +6,7 @@
 //   nab_run --results DIR --detector NAME [--nab DIR] [--details]
 #include <cstdio>
 #include <cstdlib>
+#include <array>
 #include <functional>
 #include <map>
 #include <string>
@@ -33,21 +34,44 @@ using Setter = std::function<void(AnomalyScorerOptions&, double)>;
 
 const std::map<std::string, Setter>& Setters() {
   static const auto* kSetters = new std::map<std::string, Setter>{
+      {"window", [](auto& o, double v) { o.window = static_cast<int>(v); }},
+      {"max_memory", [](auto& o, double v) { o.max_memory = static_cast<int>(v); }},
       {"history", [](auto& o, double v) { o.history = static_cast<int>(v); }},
-      {"short_mean", [](auto& o, double v) { o.short_mean = static_cast<int>(v); }},
-      {"long_mean", [](auto& o, double v) { o.long_mean = static_cast<int>(v); }},
-      {"diff_channel", [](auto& o, double v) { o.diff_channel = v != 0; }},
-      {"seasonal_channel", [](auto& o, double v) { o.seasonal_channel = v != 0; }},
+      {"scale_q", [](auto& o, double v) { o.scale_q = v; }},
       {"warmup", [](auto& o, double v) { o.warmup = static_cast<int>(v); }},
-      {"novelty_margin", [](auto& o, double v) { o.novelty_margin = v; }},
-      {"novelty_bonus", [](auto& o, double v) { o.novelty_bonus = v; }},
-      {"smooth", [](auto& o, double v) { o.smooth = static_cast<int>(v); }},
+      {"gpd_tail", [](auto& o, double v) { o.gpd_tail = v; }},
+      {"raw_history", [](auto& o, double v) { o.raw_history = static_cast<int>(v); }},
       {"decay", [](auto& o, double v) { o.decay = v; }},
       {"suppress_gain", [](auto& o, double v) { o.suppress_gain = v; }},
       {"score_scale", [](auto& o, double v) { o.score_scale = v; }},
-      {"gpd_tail", [](auto& o, double v) { o.gpd_tail = v; }},
-      {"value_channel", [](auto& o, double v) { o.value_channel = v != 0; }},
-      {"bonferroni", [](auto& o, double v) { o.bonferroni = v; }},
+      {"smooth", [](auto& o, double v) { o.smooth = static_cast<int>(v); }},
+      {"w_novelty", [](auto& o, double v) { o.w_novelty = v; }},
+      {"w_pattern", [](auto& o, double v) { o.w_pattern = v; }},
+      {"w_level", [](auto& o, double v) { o.w_level = v; }},
+      {"w_seasonal", [](auto& o, double v) { o.w_seasonal = v; }},
+      {"w_density", [](auto& o, double v) { o.w_density = v; }},
+      {"w_diff", [](auto& o, double v) { o.w_diff = v; }},
+      {"level_window", [](auto& o, double v) { o.level_window = static_cast<int>(v); }},
+      {"density_window", [](auto& o, double v) { o.density_window = static_cast<int>(v); }},
+      {"density_q", [](auto& o, double v) { o.density_q = v; }},
+      {"value_mode", [](auto& o, double v) { o.value_mode = static_cast<int>(v); }},
+      {"tail_floor", [](auto& o, double v) { o.tail_floor = v; }},
+      {"likelihood_mode", [](auto& o, double v) { o.likelihood_mode = static_cast<int>(v); }},
+      {"likelihood_gain", [](auto& o, double v) { o.likelihood_gain = v; }},
+      {"likelihood_mix", [](auto& o, double v) { o.likelihood_mix = v; }},
+      {"record_memory", [](auto& o, double v) { o.record_memory = static_cast<int>(v); }},
+      {"record_weight", [](auto& o, double v) { o.record_weight = v; }},
+      {"w_coarse", [](auto& o, double v) { o.w_coarse = v; }},
+      {"block", [](auto& o, double v) { o.block = static_cast<int>(v); }},
+      {"coarse_window", [](auto& o, double v) { o.coarse_window = static_cast<int>(v); }},
+      {"coarse_memory", [](auto& o, double v) { o.coarse_memory = static_cast<int>(v); }},
+      {"block_mode", [](auto& o, double v) { o.block_mode = static_cast<int>(v); }},
+      {"hold_coarse", [](auto& o, double v) { o.hold_coarse = static_cast<int>(v); }},
+      {"min_history", [](auto& o, double v) { o.min_history = static_cast<int>(v); }},
+      {"seasonal_window", [](auto& o, double v) { o.seasonal_window = static_cast<int>(v); }},
+      {"level_window2", [](auto& o, double v) { o.level_window2 = static_cast<int>(v); }},
+      {"combine", [](auto& o, double v) { o.combine = static_cast<int>(v); }},
+      {"min_raw", [](auto& o, double v) { o.min_raw = v; }},
   };
   return *kSetters;
 }
@@ -62,9 +86,12 @@ bool Apply(AnomalyScorerOptions& o, const std::string& key, double v) {
   return true;
 }
 
+std::vector<std::vector<std::array<double, AnomalyScorer::kChannels>>>* g_channels = nullptr;
+
 std::vector<std::vector<double>> RunScorer(const nab::Corpus& corpus,
                                            const AnomalyScorerOptions& o) {
   std::vector<std::vector<double>> scores;
+  if (g_channels != nullptr) g_channels->clear();
   for (const auto& f : corpus.files) {
     AnomalyScorer s = *AnomalyScorer::Create(o);
     std::vector<double> out;
@@ -74,6 +101,10 @@ std::vector<std::vector<double>> RunScorer(const nab::Corpus& corpus,
       std::string err;
       if (!absl::ParseTime("%Y-%m-%d %H:%M:%S", f.timestamps[i], &t, &err)) t = absl::UnixEpoch();
       out.push_back(s.Update(t, f.values[i]));
+      if (g_channels != nullptr) {
+        if (i == 0) g_channels->emplace_back();
+        g_channels->back().push_back(s.last_surprise());
+      }
     }
     scores.push_back(std::move(out));
   }
@@ -126,10 +157,14 @@ bool WriteResults(const nab::Corpus& corpus, const std::vector<std::vector<doubl
     const std::string path = cat_dir + "/candor_" + file.name.substr(slash + 1);
     FILE* out = std::fopen(path.c_str(), "w");
     if (out == nullptr) return false;
-    std::fprintf(out, "timestamp,value,anomaly_score\n");
+    std::fprintf(out, "timestamp,value,anomaly_score,c0,c1,c2,c3,c4,c5,c6\n");
     for (size_t i = 0; i < file.values.size(); ++i) {
-      std::fprintf(out, "%s,%.10g,%.10f\n", file.timestamps[i].c_str(), file.values[i],
+      std::fprintf(out, "%s,%.10g,%.10f", file.timestamps[i].c_str(), file.values[i],
                    scores[f][i]);
+      for (int c = 0; c < AnomalyScorer::kChannels; ++c) {
+        std::fprintf(out, ",%.4f", g_channels != nullptr ? (*g_channels)[f][i][static_cast<size_t>(c)] : 0.0);
+      }
+      std::fprintf(out, "\n");
     }
     std::fclose(out);
   }
@@ -214,6 +249,8 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
+  std::vector<std::vector<std::array<double, AnomalyScorer::kChannels>>> channels;
+  if (!write_dir.empty()) g_channels = &channels;
   const auto scores = RunScorer(corpus, options);
   Report(corpus, scores, details, "");
   if (!write_dir.empty() && !WriteResults(corpus, scores, write_dir)) return 1;
