@@ -86,8 +86,8 @@ double AnomalyScorer::Update(absl::Time t, double x) {
   if (n_ >= o.warmup) {
     const double scale = std::max(values_.Quantile(1.0 - o.scale_q) - values_.Quantile(o.scale_q),
                                   1e-9 * std::max(1.0, std::fabs(x)));
-    const double weights[kChannels] = {o.w_novelty, o.w_pattern, o.w_level,
-                                       o.w_seasonal, o.w_density, o.w_diff, 0.0};
+    const double weights[kChannels] = {o.w_novelty, o.w_pattern, o.w_level, o.w_seasonal,
+                                       o.w_density, o.w_diff,    0.0};
     double raw[kChannels] = {};
     raw[0] = std::max({0.0, (x - max_) / scale, (min_ - x) / scale});
     if (o.w_pattern > 0) raw[1] = NearestDistance(scale);
@@ -144,7 +144,8 @@ double AnomalyScorer::Update(absl::Time t, double x) {
     last_surprise_[6] = coarse_surprise_;
     if (o.value_mode == 1) {
       const double fl = o.tail_floor * scale;
-      const double p = std::min(values_.UpperTailGpd(x, o.gpd_tail, fl), values_.LowerTailGpd(x, o.gpd_tail, fl));
+      const double p = std::min(values_.UpperTailGpd(x, o.gpd_tail, fl),
+                                values_.LowerTailGpd(x, o.gpd_tail, fl));
       last_surprise_[0] = o.w_novelty * -std::log10(std::min(1.0, 2.0 * p));
       surprise = last_surprise_[0];
     }
@@ -167,6 +168,31 @@ double AnomalyScorer::Update(absl::Time t, double x) {
       }
     }
   }
+  if (o.likelihood_mode == 3) {
+    // NAB-HTM style: bounded raw in [0, 1] from the non-novelty channels, likelihood, log
+    // score, spatial-novelty override.
+    double best = 0.0;
+    for (int c = 1; c < kChannels; ++c)
+      best = std::max(best, last_surprise_[static_cast<size_t>(c)]);
+    const double raw_in = 1.0 - std::pow(10.0, -best);
+    const double l = likelihood_.Update(raw_in);
+    double score = AnomalyLikelihood::LogLikelihood(l);
+    const double range = max_ - min_;
+    if (n_ >= o.warmup && range > 0 &&
+        (x > max_ + o.spatial_tolerance * range || x < min_ - o.spatial_tolerance * range)) {
+      score = 1.0;
+    }
+    values_.Insert(x);
+    baseline_.Update(t, x);
+    if (n_ == 0) {
+      min_ = max_ = x;
+    } else {
+      min_ = std::min(min_, x);
+      max_ = std::max(max_, x);
+    }
+    ++n_;
+    return score;
+  }
   if (o.likelihood_mode > 0) {
     const double raw_in = o.likelihood_mode == 1 ? surprise : surprise / (surprise + o.score_scale);
     const double l = likelihood_.Update(raw_in);
@@ -185,6 +211,18 @@ double AnomalyScorer::Update(absl::Time t, double x) {
     if (smoothed <= peak_) out = smoothed * (1.0 - o.suppress_gain);
     peak_ = std::max(smoothed, peak_ * o.decay);
   }
+  double result = out / (out + o.score_scale);
+  if (o.spatial_override > 0) {
+    const double range = max_ - min_;
+    if (n_ >= o.warmup && range > 0 &&
+        (x > max_ + o.spatial_tolerance * range || x < min_ - o.spatial_tolerance * range)) {
+      if (o.spatial_override == 1 || spatial_quiet_ <= 0) result = 1.0;
+      spatial_quiet_ = o.spatial_refractory;
+    }
+    --spatial_quiet_;
+    result = std::min(result, o.secondary_cap);
+    if (spatial_quiet_ >= 0 && result < 1.0) result *= o.after_spatial_gain;
+  }
   values_.Insert(x);
   baseline_.Update(t, x);
   if (n_ == 0) {
@@ -194,7 +232,7 @@ double AnomalyScorer::Update(absl::Time t, double x) {
     max_ = std::max(max_, x);
   }
   ++n_;
-  return out / (out + o.score_scale);
+  return result;
 }
 
 }  // namespace candor::detectors

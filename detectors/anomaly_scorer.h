@@ -22,10 +22,10 @@
 namespace candor::detectors {
 
 struct AnomalyScorerOptions {
-  int window = 8;            // Embedding length for the pattern channel.
-  int max_memory = 2000;     // Past embeddings searched.
-  int history = 20000;       // Values kept for the scale estimate.
-  double scale_q = 0.01;     // Scale = q(1 - scale_q) - q(scale_q).
+  int window = 8;         // Embedding length for the pattern channel.
+  int max_memory = 2000;  // Past embeddings searched.
+  int history = 20000;    // Values kept for the scale estimate.
+  double scale_q = 0.01;  // Scale = q(1 - scale_q) - q(scale_q).
   int warmup = 150;
   double gpd_tail = 0.02;
   int raw_history = 20000;
@@ -49,7 +49,12 @@ struct AnomalyScorerOptions {
   int min_history = 50;
   int seasonal_window = 1;
   int level_window2 = 64;
-  int combine = 0;  // 0: extreme vs moving average; 1: mean.
+  int combine = 0;
+  double spatial_tolerance = 0.05;
+  int spatial_override = 0;
+  int spatial_refractory = 0;
+  double secondary_cap = 0.999;
+  double after_spatial_gain = 1.0;  // 0: extreme vs moving average; 1: mean.
   int level_window = 8;
   int density_window = 20;
   double density_q = 0.95;
@@ -93,6 +98,7 @@ class AnomalyScorer {
   double min_ = 0.0;
   double max_ = 0.0;
   double peak_ = 0.0;
+  int spatial_quiet_ = 0;
   std::array<double, kChannels> last_surprise_ = {};
   RobustSeasonalBaseline baseline_;
   AnomalyLikelihood likelihood_;

@@ -90,8 +90,8 @@ double SlidingRank::UpperTailGpd(double x, double tail_fraction, double min_scal
   }
   mean /= static_cast<double>(k);
   const double var = std::max(0.0, sq / static_cast<double>(k) - mean * mean);
-  const double p =
-      static_cast<double>(k) / (static_cast<double>(n) + 1.0) * GpdSurvival(x - u, mean, var, min_scale);
+  const double p = static_cast<double>(k) / (static_cast<double>(n) + 1.0) *
+                   GpdSurvival(x - u, mean, var, min_scale);
   return std::clamp(p, 1e-300, UpperTail(x));
 }
 
@@ -110,8 +110,8 @@ double SlidingRank::LowerTailGpd(double x, double tail_fraction, double min_scal
   }
   mean /= static_cast<double>(k);
   const double var = std::max(0.0, sq / static_cast<double>(k) - mean * mean);
-  const double p =
-      static_cast<double>(k) / (static_cast<double>(n) + 1.0) * GpdSurvival(u - x, mean, var, min_scale);
+  const double p = static_cast<double>(k) / (static_cast<double>(n) + 1.0) *
+                   GpdSurvival(u - x, mean, var, min_scale);
   return std::clamp(p, 1e-300, LowerTail(x));
 }
 

@@ -4,9 +4,9 @@
 //   nab_run [--nab DIR] [--details] [--write DIR] [--split all|A|B]
 //           [--set key=value ...] [--sweep key=v1,v2,...]
 //   nab_run --results DIR --detector NAME [--nab DIR] [--details]
+#include <array>
 #include <cstdio>
 #include <cstdlib>
-#include <array>
 #include <functional>
 #include <map>
 #include <string>
@@ -71,6 +71,11 @@ const std::map<std::string, Setter>& Setters() {
       {"seasonal_window", [](auto& o, double v) { o.seasonal_window = static_cast<int>(v); }},
       {"level_window2", [](auto& o, double v) { o.level_window2 = static_cast<int>(v); }},
       {"combine", [](auto& o, double v) { o.combine = static_cast<int>(v); }},
+      {"spatial_tolerance", [](auto& o, double v) { o.spatial_tolerance = v; }},
+      {"spatial_override", [](auto& o, double v) { o.spatial_override = static_cast<int>(v); }},
+      {"spatial_refractory", [](auto& o, double v) { o.spatial_refractory = static_cast<int>(v); }},
+      {"secondary_cap", [](auto& o, double v) { o.secondary_cap = v; }},
+      {"after_spatial_gain", [](auto& o, double v) { o.after_spatial_gain = v; }},
       {"min_raw", [](auto& o, double v) { o.min_raw = v; }},
   };
   return *kSetters;
@@ -159,10 +164,10 @@ bool WriteResults(const nab::Corpus& corpus, const std::vector<std::vector<doubl
     if (out == nullptr) return false;
     std::fprintf(out, "timestamp,value,anomaly_score,c0,c1,c2,c3,c4,c5,c6\n");
     for (size_t i = 0; i < file.values.size(); ++i) {
-      std::fprintf(out, "%s,%.10g,%.10f", file.timestamps[i].c_str(), file.values[i],
-                   scores[f][i]);
+      std::fprintf(out, "%s,%.10g,%.10f", file.timestamps[i].c_str(), file.values[i], scores[f][i]);
       for (int c = 0; c < AnomalyScorer::kChannels; ++c) {
-        std::fprintf(out, ",%.4f", g_channels != nullptr ? (*g_channels)[f][i][static_cast<size_t>(c)] : 0.0);
+        std::fprintf(out, ",%.4f",
+                     g_channels != nullptr ? (*g_channels)[f][i][static_cast<size_t>(c)] : 0.0);
       }
       std::fprintf(out, "\n");
     }
