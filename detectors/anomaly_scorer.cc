@@ -214,17 +214,121 @@ double AnomalyScorer::Update(absl::Time t, double x) {
   double result = out / (out + o.score_scale);
   if (o.spatial_override > 0) {
     const double range = max_ - min_;
-    if (n_ >= o.warmup && range > 0 &&
-        (x > max_ + o.spatial_tolerance * range || x < min_ - o.spatial_tolerance * range)) {
-      if (o.spatial_override == 1 || spatial_quiet_ <= 0) result = 1.0;
-      spatial_quiet_ = o.spatial_refractory;
-    }
-    --spatial_quiet_;
+    const bool spatial = n_ >= o.warmup && range > 0 &&
+                         (x > max_ + o.spatial_tolerance * range ||
+                          x < min_ - o.spatial_tolerance * range);
     result = std::min(result, o.secondary_cap);
-    if (spatial_quiet_ >= 0 && result < 1.0) result *= o.after_spatial_gain;
+    // Multi-scale range novelty: rolling means over several lengths breaking their own range.
+    double ms_level = 0.0;
+    double strength = 0.0;
+    const double weights_ms[3] = {o.ms_weight1, o.ms_weight2, o.ms_weight3};
+    if (spatial) strength = std::max(x - max_, min_ - x) / range;
+    const int scales[3] = {o.ms_scale1, o.ms_scale2, o.ms_scale3};
+    const double levels[3] = {o.ms_level1, o.ms_level2, o.ms_level3};
+    for (int k = 0; k < 3; ++k) {
+      const int len = scales[k];
+      if (len <= 1) continue;
+      auto& st = ms_[static_cast<size_t>(k)];
+      st.sum += x;
+      st.window.push_back(x);
+      if (static_cast<int>(st.window.size()) > len) {
+        st.sum -= st.window.front();
+        st.window.pop_front();
+      }
+      if (static_cast<int>(st.window.size()) < len) continue;
+      const double m = st.sum / len;
+      if (!st.init) {
+        st.lo = st.hi = m;
+        st.init = true;
+        continue;
+      }
+      const double r = st.hi - st.lo;
+      if (n_ >= o.warmup && r > 0 &&
+          (m > st.hi + o.ms_tolerance * r || m < st.lo - o.ms_tolerance * r)) {
+        ms_level = std::max(ms_level, levels[k]);
+        const double excess = std::max(m - st.hi, st.lo - m) / r;
+        strength = std::max(strength, excess * weights_ms[k]);
+      }
+      st.lo = std::min(st.lo, m);
+      st.hi = std::max(st.hi, m);
+    }
+    if (o.vol_scale > 1 && n_ > 0) {
+      auto& st = vol_ms_;
+      const double d = std::fabs(x - prev_x_);
+      st.sum += d;
+      st.window.push_back(d);
+      if (static_cast<int>(st.window.size()) > o.vol_scale) {
+        st.sum -= st.window.front();
+        st.window.pop_front();
+      }
+      if (static_cast<int>(st.window.size()) == o.vol_scale) {
+        const double m = st.sum / o.vol_scale;
+        if (!st.init) {
+          st.lo = st.hi = m;
+          st.init = true;
+        } else {
+          const double rr = st.hi - st.lo;
+          const bool up = m > st.hi + o.ms_tolerance * rr;
+          const bool down = o.vol_down && m < st.lo - o.ms_tolerance * rr;
+          if (n_ >= o.warmup && rr > 0 && (up || down)) {
+            ms_level = std::max(ms_level, o.ms_level3);
+            const double excess = std::max(m - st.hi, st.lo - m) / rr;
+            strength = std::max(strength, excess * o.vol_weight);
+          }
+          st.lo = std::min(st.lo, m);
+          st.hi = std::max(st.hi, m);
+        }
+      }
+    }
+    if (o.season_scale > 1) {
+      auto& st = season_ms_;
+      if (e.seasonal) {
+        const double r = x - e.value;
+        st.sum += r;
+        st.window.push_back(r);
+        if (static_cast<int>(st.window.size()) > o.season_scale) {
+          st.sum -= st.window.front();
+          st.window.pop_front();
+        }
+        ++season_n_;
+        if (season_start_ == absl::InfinitePast()) season_start_ = t;
+        if (static_cast<int>(st.window.size()) == o.season_scale) {
+          const double m = st.sum / o.season_scale;
+          if (!st.init) {
+            st.lo = st.hi = m;
+            st.init = true;
+          } else {
+            const double rr = st.hi - st.lo;
+            const bool warm = o.season_days > 0 ? t - season_start_ >= absl::Hours(24) * o.season_days
+                                                : season_n_ > o.season_warmup;
+            if (warm && rr > 0 &&
+                (m > st.hi + o.ms_tolerance * rr || m < st.lo - o.ms_tolerance * rr)) {
+              ms_level = std::max(ms_level, o.ms_level3);
+              const double excess = std::max(m - st.hi, st.lo - m) / rr;
+              strength = std::max(strength, excess * o.season_weight);
+            }
+            st.lo = std::min(st.lo, m);
+            st.hi = std::max(st.hi, m);
+          }
+        }
+      }
+    }
+    const bool quiet = since_spatial_ <= o.spatial_refractory;
+    const bool event = spatial || ms_level > 0.0;
+    if (event && !quiet) {
+      if (o.continuous == 1) {
+        result = 0.5 + 0.5 * strength / (strength + o.strength_scale);
+      } else {
+        result = spatial ? 1.0 : std::max(result, ms_level);
+      }
+    } else if (quiet) {
+      result *= o.after_spatial_gain;
+    }
+    since_spatial_ = event ? 0 : since_spatial_ + 1;
   }
   values_.Insert(x);
   baseline_.Update(t, x);
+  prev_x_ = x;
   if (n_ == 0) {
     min_ = max_ = x;
   } else {

@@ -54,7 +54,20 @@ struct AnomalyScorerOptions {
   int spatial_override = 0;
   int spatial_refractory = 0;
   double secondary_cap = 0.999;
-  double after_spatial_gain = 1.0;  // 0: extreme vs moving average; 1: mean.
+  double after_spatial_gain = 1.0;
+  int ms_scale1 = 0, ms_scale2 = 0, ms_scale3 = 0;
+  double ms_level1 = 0.998, ms_level2 = 0.997, ms_level3 = 0.996;
+  double ms_tolerance = 0.01;
+  double ms_weight1 = 1.0, ms_weight2 = 1.0, ms_weight3 = 1.0;
+  int continuous = 0;
+  double strength_scale = 0.1;
+  int season_scale = 0;
+  int season_warmup = 300;
+  double season_weight = 1.0;
+  double season_days = 0.0;
+  int vol_scale = 0;
+  double vol_weight = 1.0;
+  int vol_down = 0;  // 0: extreme vs moving average; 1: mean.
   int level_window = 8;
   int density_window = 20;
   double density_q = 0.95;
@@ -98,7 +111,19 @@ class AnomalyScorer {
   double min_ = 0.0;
   double max_ = 0.0;
   double peak_ = 0.0;
-  int spatial_quiet_ = 0;
+  int64_t since_spatial_ = 1 << 30;
+  struct MultiScale {
+    std::deque<double> window;
+    double sum = 0.0;
+    double lo = 0.0, hi = 0.0;
+    bool init = false;
+  };
+  std::array<MultiScale, 3> ms_;
+  MultiScale season_ms_;
+  MultiScale vol_ms_;
+  double prev_x_ = 0.0;
+  int64_t season_n_ = 0;
+  absl::Time season_start_ = absl::InfinitePast();
   std::array<double, kChannels> last_surprise_ = {};
   RobustSeasonalBaseline baseline_;
   AnomalyLikelihood likelihood_;
