@@ -6,6 +6,15 @@
 
 namespace candor::detectors {
 
+namespace {
+SeasonalBaselineOptions BaselineOptions(const AnomalyScorerOptions& o) {
+  SeasonalBaselineOptions b;
+  b.daily_buckets = o.daily_buckets;
+  b.weekly = o.weekly != 0;
+  return b;
+}
+}  // namespace
+
 absl::Status Validate(const AnomalyScorerOptions& o) {
   if (o.window < 1) return absl::InvalidArgumentError("anomaly scorer: window must be >= 1");
   return absl::OkStatus();
@@ -19,7 +28,7 @@ absl::StatusOr<AnomalyScorer> AnomalyScorer::Create(const AnomalyScorerOptions& 
 AnomalyScorer::AnomalyScorer(const AnomalyScorerOptions& options)
     : options_(options),
       values_(static_cast<size_t>(options.history)),
-      baseline_(*RobustSeasonalBaseline::Create({})),
+      baseline_(*RobustSeasonalBaseline::Create(BaselineOptions(options))),
       likelihood_(*AnomalyLikelihood::Create({})) {
   for (int c = 0; c < kChannels; ++c) raws_.emplace_back(static_cast<size_t>(options.raw_history));
 }
@@ -223,6 +232,8 @@ double AnomalyScorer::Update(absl::Time t, double x) {
     double strength = 0.0;
     const double weights_ms[3] = {o.ms_weight1, o.ms_weight2, o.ms_weight3};
     if (spatial) strength = std::max(x - max_, min_ - x) / range;
+    last_surprise_.fill(0.0);
+    if (spatial) last_surprise_[0] = strength;
     const int scales[3] = {o.ms_scale1, o.ms_scale2, o.ms_scale3};
     const double levels[3] = {o.ms_level1, o.ms_level2, o.ms_level3};
     for (int k = 0; k < 3; ++k) {
@@ -243,11 +254,12 @@ double AnomalyScorer::Update(absl::Time t, double x) {
         continue;
       }
       const double r = st.hi - st.lo;
-      if (n_ >= o.warmup && r > 0 &&
-          (m > st.hi + o.ms_tolerance * r || m < st.lo - o.ms_tolerance * r)) {
+      const double tol = k == 0 ? o.ms_tolerance : (k == 1 ? o.ms_tolerance2 : o.ms_tolerance3);
+      if (n_ >= o.warmup && r > 0 && (m > st.hi + tol * r || m < st.lo - tol * r)) {
         ms_level = std::max(ms_level, levels[k]);
         const double excess = std::max(m - st.hi, st.lo - m) / r;
         strength = std::max(strength, excess * weights_ms[k]);
+        last_surprise_[static_cast<size_t>(k + 1)] = excess;
       }
       st.lo = std::min(st.lo, m);
       st.hi = std::max(st.hi, m);
@@ -306,6 +318,7 @@ double AnomalyScorer::Update(absl::Time t, double x) {
               ms_level = std::max(ms_level, o.ms_level3);
               const double excess = std::max(m - st.hi, st.lo - m) / rr;
               strength = std::max(strength, excess * o.season_weight);
+              last_surprise_[4] = excess;
             }
             st.lo = std::min(st.lo, m);
             st.hi = std::max(st.hi, m);
@@ -315,7 +328,13 @@ double AnomalyScorer::Update(absl::Time t, double x) {
     }
     const bool quiet = since_spatial_ <= o.spatial_refractory;
     const bool event = spatial || ms_level > 0.0;
-    if (event && !quiet) {
+    bool weaker = false;
+    if (o.event_decay > 0.0) {
+      weaker = strength <= event_peak_ * o.event_ratio;
+      if (event) event_peak_ = std::max(event_peak_, strength);
+      event_peak_ *= o.event_decay;
+    }
+    if (event && !quiet && !weaker) {
       if (o.continuous == 1) {
         result = 0.5 + 0.5 * strength / (strength + o.strength_scale);
       } else {

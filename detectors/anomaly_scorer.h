@@ -58,6 +58,8 @@ struct AnomalyScorerOptions {
   int ms_scale1 = 0, ms_scale2 = 0, ms_scale3 = 0;
   double ms_level1 = 0.998, ms_level2 = 0.997, ms_level3 = 0.996;
   double ms_tolerance = 0.01;
+  double ms_tolerance2 = 0.01;
+  double ms_tolerance3 = 0.01;
   double ms_weight1 = 1.0, ms_weight2 = 1.0, ms_weight3 = 1.0;
   int continuous = 0;
   double strength_scale = 0.1;
@@ -67,7 +69,11 @@ struct AnomalyScorerOptions {
   double season_days = 0.0;
   int vol_scale = 0;
   double vol_weight = 1.0;
-  int vol_down = 0;  // 0: extreme vs moving average; 1: mean.
+  int vol_down = 0;
+  int daily_buckets = 48;
+  int weekly = 1;
+  double event_decay = 0.0;
+  double event_ratio = 1.0;  // 0: extreme vs moving average; 1: mean.
   int level_window = 8;
   int density_window = 20;
   double density_q = 0.95;
@@ -122,6 +128,7 @@ class AnomalyScorer {
   MultiScale season_ms_;
   MultiScale vol_ms_;
   double prev_x_ = 0.0;
+  double event_peak_ = 0.0;
   int64_t season_n_ = 0;
   absl::Time season_start_ = absl::InfinitePast();
   std::array<double, kChannels> last_surprise_ = {};

@@ -95,6 +95,12 @@ const std::map<std::string, Setter>& Setters() {
       {"vol_scale", [](auto& o, double v) { o.vol_scale = static_cast<int>(v); }},
       {"vol_weight", [](auto& o, double v) { o.vol_weight = v; }},
       {"vol_down", [](auto& o, double v) { o.vol_down = static_cast<int>(v); }},
+      {"event_decay", [](auto& o, double v) { o.event_decay = v; }},
+      {"event_ratio", [](auto& o, double v) { o.event_ratio = v; }},
+      {"ms_tolerance2", [](auto& o, double v) { o.ms_tolerance2 = v; }},
+      {"ms_tolerance3", [](auto& o, double v) { o.ms_tolerance3 = v; }},
+      {"daily_buckets", [](auto& o, double v) { o.daily_buckets = static_cast<int>(v); }},
+      {"weekly", [](auto& o, double v) { o.weekly = static_cast<int>(v); }},
       {"min_raw", [](auto& o, double v) { o.min_raw = v; }},
   };
   return *kSetters;
