@@ -34,74 +34,22 @@ using Setter = std::function<void(AnomalyScorerOptions&, double)>;
 
 const std::map<std::string, Setter>& Setters() {
   static const auto* kSetters = new std::map<std::string, Setter>{
-      {"window", [](auto& o, double v) { o.window = static_cast<int>(v); }},
-      {"max_memory", [](auto& o, double v) { o.max_memory = static_cast<int>(v); }},
-      {"history", [](auto& o, double v) { o.history = static_cast<int>(v); }},
-      {"scale_q", [](auto& o, double v) { o.scale_q = v; }},
       {"warmup", [](auto& o, double v) { o.warmup = static_cast<int>(v); }},
-      {"gpd_tail", [](auto& o, double v) { o.gpd_tail = v; }},
-      {"raw_history", [](auto& o, double v) { o.raw_history = static_cast<int>(v); }},
-      {"decay", [](auto& o, double v) { o.decay = v; }},
-      {"suppress_gain", [](auto& o, double v) { o.suppress_gain = v; }},
-      {"score_scale", [](auto& o, double v) { o.score_scale = v; }},
-      {"smooth", [](auto& o, double v) { o.smooth = static_cast<int>(v); }},
-      {"w_novelty", [](auto& o, double v) { o.w_novelty = v; }},
-      {"w_pattern", [](auto& o, double v) { o.w_pattern = v; }},
-      {"w_level", [](auto& o, double v) { o.w_level = v; }},
-      {"w_seasonal", [](auto& o, double v) { o.w_seasonal = v; }},
-      {"w_density", [](auto& o, double v) { o.w_density = v; }},
-      {"w_diff", [](auto& o, double v) { o.w_diff = v; }},
-      {"level_window", [](auto& o, double v) { o.level_window = static_cast<int>(v); }},
-      {"density_window", [](auto& o, double v) { o.density_window = static_cast<int>(v); }},
-      {"density_q", [](auto& o, double v) { o.density_q = v; }},
-      {"value_mode", [](auto& o, double v) { o.value_mode = static_cast<int>(v); }},
-      {"tail_floor", [](auto& o, double v) { o.tail_floor = v; }},
-      {"likelihood_mode", [](auto& o, double v) { o.likelihood_mode = static_cast<int>(v); }},
-      {"likelihood_gain", [](auto& o, double v) { o.likelihood_gain = v; }},
-      {"likelihood_mix", [](auto& o, double v) { o.likelihood_mix = v; }},
-      {"record_memory", [](auto& o, double v) { o.record_memory = static_cast<int>(v); }},
-      {"record_weight", [](auto& o, double v) { o.record_weight = v; }},
-      {"w_coarse", [](auto& o, double v) { o.w_coarse = v; }},
-      {"block", [](auto& o, double v) { o.block = static_cast<int>(v); }},
-      {"coarse_window", [](auto& o, double v) { o.coarse_window = static_cast<int>(v); }},
-      {"coarse_memory", [](auto& o, double v) { o.coarse_memory = static_cast<int>(v); }},
-      {"block_mode", [](auto& o, double v) { o.block_mode = static_cast<int>(v); }},
-      {"hold_coarse", [](auto& o, double v) { o.hold_coarse = static_cast<int>(v); }},
-      {"min_history", [](auto& o, double v) { o.min_history = static_cast<int>(v); }},
-      {"seasonal_window", [](auto& o, double v) { o.seasonal_window = static_cast<int>(v); }},
-      {"level_window2", [](auto& o, double v) { o.level_window2 = static_cast<int>(v); }},
-      {"combine", [](auto& o, double v) { o.combine = static_cast<int>(v); }},
-      {"spatial_tolerance", [](auto& o, double v) { o.spatial_tolerance = v; }},
-      {"spatial_override", [](auto& o, double v) { o.spatial_override = static_cast<int>(v); }},
-      {"spatial_refractory", [](auto& o, double v) { o.spatial_refractory = static_cast<int>(v); }},
-      {"secondary_cap", [](auto& o, double v) { o.secondary_cap = v; }},
-      {"after_spatial_gain", [](auto& o, double v) { o.after_spatial_gain = v; }},
-      {"ms_scale1", [](auto& o, double v) { o.ms_scale1 = static_cast<int>(v); }},
-      {"ms_scale2", [](auto& o, double v) { o.ms_scale2 = static_cast<int>(v); }},
-      {"ms_scale3", [](auto& o, double v) { o.ms_scale3 = static_cast<int>(v); }},
-      {"ms_level1", [](auto& o, double v) { o.ms_level1 = v; }},
-      {"ms_level2", [](auto& o, double v) { o.ms_level2 = v; }},
-      {"ms_level3", [](auto& o, double v) { o.ms_level3 = v; }},
-      {"ms_tolerance", [](auto& o, double v) { o.ms_tolerance = v; }},
-      {"ms_weight1", [](auto& o, double v) { o.ms_weight1 = v; }},
-      {"ms_weight2", [](auto& o, double v) { o.ms_weight2 = v; }},
-      {"ms_weight3", [](auto& o, double v) { o.ms_weight3 = v; }},
-      {"strength_scale", [](auto& o, double v) { o.strength_scale = v; }},
-      {"continuous", [](auto& o, double v) { o.continuous = static_cast<int>(v); }},
+      {"point_tolerance", [](auto& o, double v) { o.point_tolerance = v; }},
+      {"short_scale", [](auto& o, double v) { o.short_scale = static_cast<int>(v); }},
+      {"short_tolerance", [](auto& o, double v) { o.short_tolerance = v; }},
+      {"short_weight", [](auto& o, double v) { o.short_weight = v; }},
+      {"long_scale", [](auto& o, double v) { o.long_scale = static_cast<int>(v); }},
+      {"long_tolerance", [](auto& o, double v) { o.long_tolerance = v; }},
+      {"long_weight", [](auto& o, double v) { o.long_weight = v; }},
       {"season_scale", [](auto& o, double v) { o.season_scale = static_cast<int>(v); }},
-      {"season_warmup", [](auto& o, double v) { o.season_warmup = static_cast<int>(v); }},
+      {"season_tolerance", [](auto& o, double v) { o.season_tolerance = v; }},
       {"season_weight", [](auto& o, double v) { o.season_weight = v; }},
-      {"season_days", [](auto& o, double v) { o.season_days = v; }},
-      {"vol_scale", [](auto& o, double v) { o.vol_scale = static_cast<int>(v); }},
-      {"vol_weight", [](auto& o, double v) { o.vol_weight = v; }},
-      {"vol_down", [](auto& o, double v) { o.vol_down = static_cast<int>(v); }},
-      {"event_decay", [](auto& o, double v) { o.event_decay = v; }},
-      {"event_ratio", [](auto& o, double v) { o.event_ratio = v; }},
-      {"ms_tolerance2", [](auto& o, double v) { o.ms_tolerance2 = v; }},
-      {"ms_tolerance3", [](auto& o, double v) { o.ms_tolerance3 = v; }},
-      {"daily_buckets", [](auto& o, double v) { o.daily_buckets = static_cast<int>(v); }},
-      {"weekly", [](auto& o, double v) { o.weekly = static_cast<int>(v); }},
-      {"min_raw", [](auto& o, double v) { o.min_raw = v; }},
+      {"refractory", [](auto& o, double v) { o.refractory = static_cast<int>(v); }},
+      {"range_memory", [](auto& o, double v) { o.range_memory = static_cast<int64_t>(v); }},
+      {"season_learn_days", [](auto& o, double v) { o.season_learn = absl::Hours(24 * v); }},
+      {"daily_buckets", [](auto& o, double v) { o.baseline.daily_buckets = static_cast<int>(v); }},
+      {"weekly", [](auto& o, double v) { o.baseline.weekly = v != 0; }},
   };
   return *kSetters;
 }
@@ -116,7 +64,7 @@ bool Apply(AnomalyScorerOptions& o, const std::string& key, double v) {
   return true;
 }
 
-std::vector<std::vector<std::array<double, AnomalyScorer::kChannels>>>* g_channels = nullptr;
+std::vector<std::vector<int>>* g_channels = nullptr;
 
 std::vector<std::vector<double>> RunScorer(const nab::Corpus& corpus,
                                            const AnomalyScorerOptions& o) {
@@ -133,7 +81,7 @@ std::vector<std::vector<double>> RunScorer(const nab::Corpus& corpus,
       out.push_back(s.Update(t, f.values[i]));
       if (g_channels != nullptr) {
         if (i == 0) g_channels->emplace_back();
-        g_channels->back().push_back(s.last_surprise());
+        g_channels->back().push_back(s.last_event_channel());
       }
     }
     scores.push_back(std::move(out));
@@ -187,14 +135,10 @@ bool WriteResults(const nab::Corpus& corpus, const std::vector<std::vector<doubl
     const std::string path = cat_dir + "/candor_" + file.name.substr(slash + 1);
     FILE* out = std::fopen(path.c_str(), "w");
     if (out == nullptr) return false;
-    std::fprintf(out, "timestamp,value,anomaly_score,c0,c1,c2,c3,c4,c5,c6\n");
+    std::fprintf(out, "timestamp,value,anomaly_score,event_channel\n");
     for (size_t i = 0; i < file.values.size(); ++i) {
-      std::fprintf(out, "%s,%.10g,%.10f", file.timestamps[i].c_str(), file.values[i], scores[f][i]);
-      for (int c = 0; c < AnomalyScorer::kChannels; ++c) {
-        std::fprintf(out, ",%.4f",
-                     g_channels != nullptr ? (*g_channels)[f][i][static_cast<size_t>(c)] : 0.0);
-      }
-      std::fprintf(out, "\n");
+      std::fprintf(out, "%s,%.10g,%.10f,%d\n", file.timestamps[i].c_str(), file.values[i],
+                   scores[f][i], g_channels != nullptr ? (*g_channels)[f][i] : -1);
     }
     std::fclose(out);
   }
@@ -279,7 +223,7 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  std::vector<std::vector<std::array<double, AnomalyScorer::kChannels>>> channels;
+  std::vector<std::vector<int>> channels;
   if (!write_dir.empty()) g_channels = &channels;
   const auto scores = RunScorer(corpus, options);
   Report(corpus, scores, details, "");
