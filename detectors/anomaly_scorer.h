@@ -62,8 +62,9 @@ struct AnomalyScorerOptions {
   absl::Duration season_learn = absl::Hours(24 * 7);
   // Samples after an event during which no new event fires, >= 0. Default: 20.
   int refractory = 20;
-  // Samples over which each range is kept, 0 for all history. Default: 0.
-  int64_t range_memory = 0;
+  // Samples over which each range is kept, 0 for all history. Default: 8640 (30 days of
+  // 5-minute samples).
+  int64_t range_memory = 8640;
   // The seasonal baseline behind the seasonal channel. Default: 48 daily buckets, no weekly
   // term.
   SeasonalBaselineOptions baseline = [] {
