@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 
@@ -60,15 +61,32 @@ AnomalyScorer::AnomalyScorer(const AnomalyScorerOptions& options)
       season_(options.season_scale, options.range_memory),
       baseline_(*RobustSeasonalBaseline::Create(options.baseline)) {}
 
+AnomalyScorer::SlidingRange::SlidingRange(int64_t memory)
+    : block_size_(memory > 0 ? std::max<int64_t>(1, memory / kBlocks) : 0) {
+  cur_lo_ = closed_lo_ = std::numeric_limits<double>::infinity();
+  cur_hi_ = closed_hi_ = -std::numeric_limits<double>::infinity();
+}
+
 void AnomalyScorer::SlidingRange::Add(double v) {
-  const int64_t i = count_++;
-  while (!lo_.empty() && lo_.back().second >= v) lo_.pop_back();
-  lo_.emplace_back(i, v);
-  while (!hi_.empty() && hi_.back().second <= v) hi_.pop_back();
-  hi_.emplace_back(i, v);
-  if (memory_ > 0) {
-    while (lo_.front().first <= i - memory_) lo_.pop_front();
-    while (hi_.front().first <= i - memory_) hi_.pop_front();
+  ++count_;
+  cur_lo_ = std::min(cur_lo_, v);
+  cur_hi_ = std::max(cur_hi_, v);
+  if (block_size_ > 0 && ++in_block_ == block_size_) CloseBlock();
+}
+
+void AnomalyScorer::SlidingRange::CloseBlock() {
+  block_lo_[static_cast<size_t>(head_)] = cur_lo_;
+  block_hi_[static_cast<size_t>(head_)] = cur_hi_;
+  head_ = (head_ + 1) % (kBlocks - 1);
+  blocks_ = std::min(blocks_ + 1, kBlocks - 1);
+  cur_lo_ = std::numeric_limits<double>::infinity();
+  cur_hi_ = -std::numeric_limits<double>::infinity();
+  in_block_ = 0;
+  closed_lo_ = std::numeric_limits<double>::infinity();
+  closed_hi_ = -std::numeric_limits<double>::infinity();
+  for (int i = 0; i < blocks_; ++i) {
+    closed_lo_ = std::min(closed_lo_, block_lo_[static_cast<size_t>(i)]);
+    closed_hi_ = std::max(closed_hi_, block_hi_[static_cast<size_t>(i)]);
   }
 }
 

@@ -23,17 +23,18 @@
 // stationary Gaussian noise with the defaults (M = 8640) that is about one event per 1,500
 // samples (measured in anomaly_scorer_test), i.e. events are rare but never impossible: they
 // are evidence, not pages.
-// Memory: ranges are kept over the last `range_memory` samples (all history when 0) with
-// monotonic deques; the seasonal baseline holds its daily profile.
+// Memory: fixed, about 5 KB per series: per channel 64 block extremes over `range_memory`
+// samples and its rolling window; the seasonal baseline's daily profile.
 //
 // Thread safety: not thread-safe; one owner per instance.
 
 #ifndef CANDOR_DETECTORS_ANOMALY_SCORER_H_
 #define CANDOR_DETECTORS_ANOMALY_SCORER_H_
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <deque>
-#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -92,20 +93,31 @@ class AnomalyScorer {
   int last_event_channel() const { return last_channel_; }
 
  private:
-  // The range of one statistic over the last `memory` updates (all of them when 0).
+  // The range of one statistic over roughly the last `memory` updates (all of them when 0):
+  // kept per block of memory / kBlocks updates, so memory is fixed (2 kBlocks doubles) and a
+  // block leaves the range whole, i.e. the range covers between memory - memory / kBlocks and
+  // memory updates.
   class SlidingRange {
    public:
-    explicit SlidingRange(int64_t memory) : memory_(memory) {}
+    static constexpr int kBlocks = 64;
+    explicit SlidingRange(int64_t memory);
     void Add(double v);
     bool empty() const { return count_ == 0; }
-    double lo() const { return lo_.front().second; }
-    double hi() const { return hi_.front().second; }
+    double lo() const { return std::min(closed_lo_, cur_lo_); }
+    double hi() const { return std::max(closed_hi_, cur_hi_); }
 
    private:
-    int64_t memory_;
+    void CloseBlock();
+
+    int64_t block_size_;  // 0: all history.
     int64_t count_ = 0;
-    std::deque<std::pair<int64_t, double>> lo_;  // Increasing values: front is the minimum.
-    std::deque<std::pair<int64_t, double>> hi_;  // Decreasing values: front is the maximum.
+    int64_t in_block_ = 0;
+    double cur_lo_, cur_hi_;        // The open block.
+    double closed_lo_, closed_hi_;  // Over the closed blocks kept.
+    std::array<double, kBlocks> block_lo_{};
+    std::array<double, kBlocks> block_hi_{};
+    int blocks_ = 0;  // Closed blocks kept, up to kBlocks - 1.
+    int head_ = 0;    // Next slot to write.
   };
 
   // A channel: an optional rolling mean of its input, and the range of that mean.
