@@ -1,18 +1,28 @@
-// nab_run: scores candor's anomaly scorer (or published result files) on the NAB corpus with
-// one configuration and prints the three profiles.
+// nab_run: scores candor's anomaly scorer (detectors/anomaly_scorer.h, default options: the
+// configuration `candor detect` uses) on the NAB corpus and prints the three profiles, each
+// with NAB's optimised threshold. Options exist for experiments; the published figures use
+// none of them.
 //
 //   nab_run [--nab DIR] [--details] [--write DIR] [--split all|A|B]
 //           [--set key=value ...] [--sweep key=v1,v2,...]
 //   nab_run --results DIR --detector NAME [--nab DIR] [--details]
+//
+// --nab defaults to $CANDOR_SHARED_DIR/data/nab, else ../shared/data/nab. --details prints a
+// per-file breakdown (standard profile). --write writes NAB results files (plus the event
+// channel). --split scores one category-stratified half (see heldout_tune.py). --results
+// scores published result files DIR/<category>/<NAME>_<file>.csv instead.
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "bench/nab/nab_report.h"
@@ -64,27 +74,30 @@ bool Apply(AnomalyScorerOptions& o, const std::string& key, double v) {
   return true;
 }
 
-std::vector<std::vector<int>>* g_channels = nullptr;
-
-std::vector<std::vector<double>> RunScorer(const nab::Corpus& corpus,
-                                           const AnomalyScorerOptions& o) {
+// Runs one scorer per file over the corpus, online, in row order. `channels`, when given,
+// receives each row's event channel (-1: no event).
+absl::StatusOr<std::vector<std::vector<double>>> RunScorer(
+    const nab::Corpus& corpus, const AnomalyScorerOptions& o,
+    std::vector<std::vector<int>>* channels = nullptr) {
   std::vector<std::vector<double>> scores;
-  if (g_channels != nullptr) g_channels->clear();
   for (const auto& f : corpus.files) {
-    AnomalyScorer s = *AnomalyScorer::Create(o);
+    auto s = AnomalyScorer::Create(o);
+    if (!s.ok()) return s.status();
     std::vector<double> out;
+    std::vector<int> chan;
     out.reserve(f.values.size());
     for (size_t i = 0; i < f.values.size(); ++i) {
       absl::Time t;
       std::string err;
-      if (!absl::ParseTime("%Y-%m-%d %H:%M:%S", f.timestamps[i], &t, &err)) t = absl::UnixEpoch();
-      out.push_back(s.Update(t, f.values[i]));
-      if (g_channels != nullptr) {
-        if (i == 0) g_channels->emplace_back();
-        g_channels->back().push_back(s.last_event_channel());
+      if (!absl::ParseTime("%Y-%m-%d %H:%M:%S", f.timestamps[i], &t, &err)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(f.name, ":", i + 2, ": bad timestamp \"", f.timestamps[i], "\": ", err));
       }
+      out.push_back(s->Update(t, f.values[i]));
+      chan.push_back(s->last_event_channel());
     }
     scores.push_back(std::move(out));
+    if (channels != nullptr) channels->push_back(std::move(chan));
   }
   return scores;
 }
@@ -107,6 +120,10 @@ void Report(const nab::Corpus& corpus, const std::vector<std::vector<double>>& s
   std::string line = label;
   for (const auto& p : nab::Profiles()) {
     auto r = nab::ScoreCorpus(corpus, scores, p);
+    if (!r.ok()) {
+      std::fprintf(stderr, "%s\n", r.status().ToString().c_str());
+      return;
+    }
     if (!label.empty()) {
       char buf[64];
       std::snprintf(buf, sizeof buf, "  %6.2f", r->normalized);
@@ -126,19 +143,24 @@ void Report(const nab::Corpus& corpus, const std::vector<std::vector<double>>& s
 }
 
 bool WriteResults(const nab::Corpus& corpus, const std::vector<std::vector<double>>& scores,
-                  const std::string& dir) {
+                  const std::vector<std::vector<int>>& channels, const std::string& dir) {
   for (size_t f = 0; f < corpus.files.size(); ++f) {
     const auto& file = corpus.files[f];
     const size_t slash = file.name.find('/');
     const std::string cat_dir = dir + "/" + file.name.substr(0, slash);
-    std::system(("mkdir -p '" + cat_dir + "'").c_str());
+    std::error_code ec;
+    std::filesystem::create_directories(cat_dir, ec);
+    if (ec) {
+      std::fprintf(stderr, "cannot create %s: %s\n", cat_dir.c_str(), ec.message().c_str());
+      return false;
+    }
     const std::string path = cat_dir + "/candor_" + file.name.substr(slash + 1);
     FILE* out = std::fopen(path.c_str(), "w");
     if (out == nullptr) return false;
     std::fprintf(out, "timestamp,value,anomaly_score,event_channel\n");
     for (size_t i = 0; i < file.values.size(); ++i) {
       std::fprintf(out, "%s,%.10g,%.10f,%d\n", file.timestamps[i].c_str(), file.values[i],
-                   scores[f][i], g_channels != nullptr ? (*g_channels)[f][i] : -1);
+                   scores[f][i], channels[f][i]);
     }
     std::fclose(out);
   }
@@ -219,14 +241,22 @@ int main(int argc, char** argv) {
       if (!Apply(o, key, value)) return 2;
       char label[64];
       std::snprintf(label, sizeof label, "%-28g", value);
-      Report(corpus, RunScorer(corpus, o), false, label);
+      auto scores = RunScorer(corpus, o);
+      if (!scores.ok()) {
+        std::fprintf(stderr, "%s\n", scores.status().ToString().c_str());
+        return 1;
+      }
+      Report(corpus, *scores, false, label);
     }
     return 0;
   }
   std::vector<std::vector<int>> channels;
-  if (!write_dir.empty()) g_channels = &channels;
-  const auto scores = RunScorer(corpus, options);
-  Report(corpus, scores, details, "");
-  if (!write_dir.empty() && !WriteResults(corpus, scores, write_dir)) return 1;
+  const auto scores = RunScorer(corpus, options, &channels);
+  if (!scores.ok()) {
+    std::fprintf(stderr, "%s\n", scores.status().ToString().c_str());
+    return 1;
+  }
+  Report(corpus, *scores, details, "");
+  if (!write_dir.empty() && !WriteResults(corpus, *scores, channels, write_dir)) return 1;
   return 0;
 }
