@@ -111,6 +111,12 @@ int Subprocess::Wait() {
   return exit_code_;
 }
 
+std::string Subprocess::WaitForOutputEnd() {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(&eof_));
+  return output_;
+}
+
 std::string Subprocess::Output() const {
   absl::MutexLock lock(&mu_);
   return output_;

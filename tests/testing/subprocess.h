@@ -37,6 +37,8 @@ class Subprocess {
   int Wait();
   // Everything the child has printed so far.
   std::string Output() const;
+  // Blocks until the child's output ends (it exited and closed its pipe); returns all of it.
+  std::string WaitForOutputEnd();
 
  private:
   Subprocess() = default;
