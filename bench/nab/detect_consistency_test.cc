@@ -24,7 +24,7 @@ TEST(DetectConsistencyTest, DetectCommandReproducesNabRunScores) {
     std::ifstream in(nab_dir + "/data/" + name);
     ASSERT_TRUE(in.good()) << name;
     std::ostringstream out;
-    ASSERT_TRUE(DetectCsv(in, name, out).ok());
+    ASSERT_TRUE(daemon::DetectCsv(in, name, out).ok());
     auto corpus = LoadCorpus(nab_dir);
     ASSERT_TRUE(corpus.ok());
     const DataFile* file = nullptr;
