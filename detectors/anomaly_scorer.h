@@ -3,9 +3,9 @@
 // `candor detect` runs (NAB results format) and what candor's NAB benchmark scores.
 //
 // Method: multi-scale range novelty. An anomaly, for a series nobody has described to us, is
-// a behaviour the series has not shown before. The scorer tracks, over the series' history,
-// the range [lo, hi] of several statistics and raises an event when one leaves its range by
-// more than a tolerance (a fraction of that range):
+// a behaviour the series has not shown before. The scorer tracks, over the last
+// `range_memory` samples, the range [lo, hi] of several statistics and raises an event when
+// one leaves its range by more than a tolerance (a fraction of that range):
 // - the value itself (a spike or a new level; the "spatial anomaly" of NAB's HTM detector,
 //   Ahmad et al. 2017, which uses a 5 % tolerance);
 // - rolling means over `short_scale` and `long_scale` samples (a burst, a sustained shift, a
