@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/detect_command.h"
 #include "daemon/serve_command.h"
 
 namespace {
@@ -17,6 +18,7 @@ struct Command {
 const Command kCommands[] = {
     {"serve", "run the daemon: gRPC ingest, store, HTTP API and /metrics",
      candor::daemon::RunServeCommand},
+    {"detect", "score one series online (NAB results format)", candor::daemon::RunDetectCommand},
 };
 
 void PrintUsage(std::ostream& out) {
