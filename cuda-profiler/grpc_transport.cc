@@ -1,0 +1,50 @@
+#include "cuda-profiler/grpc_transport.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <utility>
+
+#include "candor/v1/ingest.grpc.pb.h"
+
+namespace candor::cuda_profiler {
+namespace {
+
+class GrpcIngestTransport final : public IngestTransport {
+ public:
+  GrpcIngestTransport(Clock& clock, const std::string& target) : clock_(clock) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 10000);
+    args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);  // The Shipper owns retries.
+    args.SetMaxSendMessageSize(16 << 20);
+    channel_ = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+    stub_ = candor::v1::Ingest::NewStub(channel_);
+  }
+
+  absl::StatusOr<candor::v1::IngestAck> Write(const candor::v1::IngestBatch& batch,
+                                              absl::Duration timeout) override {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(clock_.Now() + timeout));
+    candor::v1::IngestAck ack;
+    const grpc::Status status = stub_->Write(&context, batch, &ack);
+    if (!status.ok()) {
+      return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                          status.error_message());
+    }
+    return ack;
+  }
+
+ private:
+  Clock& clock_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<candor::v1::Ingest::Stub> stub_;
+};
+
+}  // namespace
+
+std::unique_ptr<IngestTransport> MakeGrpcIngestTransport(Clock& clock, const std::string& target) {
+  return std::make_unique<GrpcIngestTransport>(clock, target);
+}
+
+}  // namespace candor::cuda_profiler
