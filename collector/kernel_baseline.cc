@@ -132,8 +132,8 @@ std::optional<KernelFindingEvent> KernelBaselines::Step(Series& s, double value_
   auto fold = [&] {
     // A plain mean over the warm-up, then the exponential weight.
     const double a = std::max(options_.alpha, 1.0 / (s.values + 1));
-    s.log_baseline = s.values == 0 ? std::log(value_ms)
-                                   : (1 - a) * s.log_baseline + a * std::log(value_ms);
+    s.log_baseline =
+        s.values == 0 ? std::log(value_ms) : (1 - a) * s.log_baseline + a * std::log(value_ms);
     ++s.values;
   };
   if (s.values < options_.warmup_intervals) {

@@ -79,16 +79,16 @@ struct KernelFinding {
   std::string node;
   std::string gpu;
   std::string kernel;
-  std::string model;        // Empty when the summaries named none.
-  std::string provider;     // Empty when the summaries named none.
-  double value_ms = 0;      // Median mean duration over the confirming intervals.
-  double baseline_ms = 0;   // The series' own baseline (geometric mean).
-  double peer_ms = 0;       // Median of the peers' latest values; 0 when no peer test ran.
-  double ratio = 0;         // value_ms / baseline_ms.
-  double peer_ratio = 0;    // value_ms / peer_ms; 0 when no peer test ran.
-  int peers = 0;            // Peers in the median.
-  absl::Time onset;         // Start of the first exceeding interval.
-  absl::Time since;         // End of the interval that confirmed the finding.
+  std::string model;       // Empty when the summaries named none.
+  std::string provider;    // Empty when the summaries named none.
+  double value_ms = 0;     // Median mean duration over the confirming intervals.
+  double baseline_ms = 0;  // The series' own baseline (geometric mean).
+  double peer_ms = 0;      // Median of the peers' latest values; 0 when no peer test ran.
+  double ratio = 0;        // value_ms / baseline_ms.
+  double peer_ratio = 0;   // value_ms / peer_ms; 0 when no peer test ran.
+  int peers = 0;           // Peers in the median.
+  absl::Time onset;        // Start of the first exceeding interval.
+  absl::Time since;        // End of the interval that confirmed the finding.
 };
 
 struct KernelFindingEvent {
@@ -100,11 +100,11 @@ struct KernelFindingEvent {
 
 struct KernelBaselineStats {
   uint64_t summaries = 0;
-  uint64_t values = 0;              // Interval values used.
-  uint64_t too_few_launches = 0;    // Kernel entries below min_launches.
-  uint64_t out_of_order = 0;        // Entries older than the series' last value.
-  uint64_t series_overflow = 0;     // Entries ignored at max_series.
-  uint64_t invalid = 0;             // Summaries or entries with bad fields.
+  uint64_t values = 0;            // Interval values used.
+  uint64_t too_few_launches = 0;  // Kernel entries below min_launches.
+  uint64_t out_of_order = 0;      // Entries older than the series' last value.
+  uint64_t series_overflow = 0;   // Entries ignored at max_series.
+  uint64_t invalid = 0;           // Summaries or entries with bad fields.
 };
 
 class KernelBaselines {

@@ -127,17 +127,17 @@ TEST(KernelBaselineAloneTest, WithoutPeersTheOwnBaselineDecidesUnlessPeersAreReq
 
 TEST(KernelBaselineInputTest, IgnoresNoiseBadInputAndReplays) {
   KernelBaselines b(KernelBaselineOptions{});
-  b.Observe(Summary("n", 0, 2.0, /*count=*/3));                      // Too few launches.
-  b.Observe(Summary("n", 1, 2.0, 100, "[other]"));                    // The overflow bucket.
-  b.Observe(Summary("", 2, 2.0));                                     // No node.
+  b.Observe(Summary("n", 0, 2.0, /*count=*/3));     // Too few launches.
+  b.Observe(Summary("n", 1, 2.0, 100, "[other]"));  // The overflow bucket.
+  b.Observe(Summary("", 2, 2.0));                   // No node.
   candor::v1::KernelSummary backwards = Summary("n", 3, 2.0);
   *backwards.mutable_interval_end() = backwards.interval_start();
-  b.Observe(backwards);                                               // Empty interval.
+  b.Observe(backwards);  // Empty interval.
   candor::v1::KernelSummary nan = Summary("n", 4, 2.0);
   nan.mutable_top_kernels(0)->set_total_ms(std::nan(""));
-  b.Observe(nan);                                                     // Not a number.
+  b.Observe(nan);  // Not a number.
   b.Observe(Summary("n", 6, 2.0));
-  b.Observe(Summary("n", 5, 2.0));                                    // Older than the last.
+  b.Observe(Summary("n", 5, 2.0));  // Older than the last.
   const KernelBaselineStats& st = b.stats();
   EXPECT_EQ(st.too_few_launches, 1u);
   EXPECT_EQ(st.invalid, 3u);

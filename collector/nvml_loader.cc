@@ -106,9 +106,9 @@ void Bind(void* lib, const char* name, F* out) {
 nvmlDevice_t ToNvml(NvmlDevice d) { return reinterpret_cast<nvmlDevice_t>(d); }
 
 // Returns Error(call, rc) from the enclosing method when an NVML call fails.
-#define CANDOR_NVML_RETURN_IF_ERROR_(call, expr)                            \
-  do {                                                                      \
-    const nvmlReturn_t candor_nvml_rc_ = (expr);                            \
+#define CANDOR_NVML_RETURN_IF_ERROR_(call, expr)                              \
+  do {                                                                        \
+    const nvmlReturn_t candor_nvml_rc_ = (expr);                              \
     if (candor_nvml_rc_ != NVML_SUCCESS) return Error(call, candor_nvml_rc_); \
   } while (false)
 
@@ -158,7 +158,8 @@ class DlNvml final : public NvmlApi {
   absl::StatusOr<uint32_t> SmClockMhz(NvmlDevice device) override {
     if (s_.clock == nullptr) return Missing("nvmlDeviceGetClockInfo");
     unsigned int v = 0;
-    CANDOR_NVML_RETURN_IF_ERROR_("nvmlDeviceGetClockInfo", s_.clock(ToNvml(device), NVML_CLOCK_SM, &v));
+    CANDOR_NVML_RETURN_IF_ERROR_("nvmlDeviceGetClockInfo",
+                                 s_.clock(ToNvml(device), NVML_CLOCK_SM, &v));
     return v;
   }
 
@@ -175,7 +176,8 @@ class DlNvml final : public NvmlApi {
       nvmlTemperature_v1_t t{};
       t.version = StructVersion<nvmlTemperature_v1_t>(1);
       t.sensorType = static_cast<int>(NVML_TEMPERATURE_GPU);
-      CANDOR_NVML_RETURN_IF_ERROR_("nvmlDeviceGetTemperatureV", s_.temperature_v(ToNvml(device), &t));
+      CANDOR_NVML_RETURN_IF_ERROR_("nvmlDeviceGetTemperatureV",
+                                   s_.temperature_v(ToNvml(device), &t));
       return t.temperature;
     }
     if (s_.temperature == nullptr) return Missing("nvmlDeviceGetTemperature");
@@ -208,7 +210,8 @@ class DlNvml final : public NvmlApi {
   absl::StatusOr<NvmlUtilization> Utilization(NvmlDevice device) override {
     if (s_.utilization == nullptr) return Missing("nvmlDeviceGetUtilizationRates");
     nvmlUtilization_t u{};
-    CANDOR_NVML_RETURN_IF_ERROR_("nvmlDeviceGetUtilizationRates", s_.utilization(ToNvml(device), &u));
+    CANDOR_NVML_RETURN_IF_ERROR_("nvmlDeviceGetUtilizationRates",
+                                 s_.utilization(ToNvml(device), &u));
     return NvmlUtilization{.gpu_percent = u.gpu, .memory_percent = u.memory};
   }
 
@@ -268,7 +271,8 @@ class DlNvml final : public NvmlApi {
     if (rc == NVML_ERROR_TIMEOUT) return std::optional<NvmlXidEvent>();
     CANDOR_NVML_RETURN_IF_ERROR_("nvmlEventSetWait_v2", rc);
     if ((data.eventType & kEventTypeXidCriticalError) == 0) {
-      return std::optional<NvmlXidEvent>(NvmlXidEvent{reinterpret_cast<NvmlDevice>(data.device), 0});
+      return std::optional<NvmlXidEvent>(
+          NvmlXidEvent{reinterpret_cast<NvmlDevice>(data.device), 0});
     }
     return std::optional<NvmlXidEvent>(
         NvmlXidEvent{reinterpret_cast<NvmlDevice>(data.device), data.eventData});

@@ -10,15 +10,13 @@ namespace candor::cuda_profiler {
 absl::Status ValidatePipelineOptions(const PipelineOptions& o) {
   if (o.buffer_bytes < (size_t{64} << 10) || o.buffer_bytes > (size_t{64} << 20) ||
       o.buffer_bytes % 8 != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("pipeline option buffer_bytes=", o.buffer_bytes,
-                     " must be a multiple of 8 within 64KiB..64MiB"));
+    return absl::InvalidArgumentError(absl::StrCat("pipeline option buffer_bytes=", o.buffer_bytes,
+                                                   " must be a multiple of 8 within 64KiB..64MiB"));
   }
   if (o.memory_cap_bytes < o.buffer_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat("pipeline option memory_cap_bytes=",
-                                                   o.memory_cap_bytes,
-                                                   " must hold at least one buffer of ",
-                                                   o.buffer_bytes, " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("pipeline option memory_cap_bytes=", o.memory_cap_bytes,
+                     " must hold at least one buffer of ", o.buffer_bytes, " bytes"));
   }
   if (o.spare_buffers > 64) {
     return absl::InvalidArgumentError("pipeline option spare_buffers must be within 0..64");
@@ -54,8 +52,7 @@ ActivityPipeline::Buffer ActivityPipeline::RequestBuffer() {
   uint8_t* data = owned.get();
   lent_.emplace(data, std::move(owned));
   stats_.outstanding_bytes += options_.buffer_bytes;
-  stats_.peak_outstanding_bytes =
-      std::max(stats_.peak_outstanding_bytes, stats_.outstanding_bytes);
+  stats_.peak_outstanding_bytes = std::max(stats_.peak_outstanding_bytes, stats_.outstanding_bytes);
   return {data, options_.buffer_bytes};
 }
 

@@ -4,9 +4,9 @@
 
 #include <vector>
 
+#include "cuda-profiler/testing/synthetic_records.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "cuda-profiler/testing/synthetic_records.h"
 
 namespace candor::cuda_profiler {
 namespace {
@@ -154,9 +154,9 @@ TEST_F(ActivityPipelineTest, FloodBeyondTheCapIsCountedNotHeld) {
 TEST(PipelineOptionsTest, ValidatesRanges) {
   EXPECT_TRUE(ValidatePipelineOptions(PipelineOptions{}).ok());
   EXPECT_FALSE(ValidatePipelineOptions(PipelineOptions{.buffer_bytes = 1000}).ok());
-  EXPECT_FALSE(ValidatePipelineOptions(
-                   PipelineOptions{.buffer_bytes = 1 << 20, .memory_cap_bytes = 1 << 19})
-                   .ok());
+  EXPECT_FALSE(
+      ValidatePipelineOptions(PipelineOptions{.buffer_bytes = 1 << 20, .memory_cap_bytes = 1 << 19})
+          .ok());
   EXPECT_FALSE(ValidatePipelineOptions(PipelineOptions{.spare_buffers = 100}).ok());
 }
 

@@ -1,7 +1,6 @@
 #include "cuda-profiler/aggregator.h"
 
 #include <algorithm>
-#include <iterator>
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
@@ -84,40 +83,6 @@ void KernelAggregator::Stat::Add(uint64_t d) {
   max_ns = std::max(max_ns, d);
 }
 
-void KernelAggregator::SpanUnion::Add(uint64_t start, uint64_t end) {
-  if (end <= start) return;
-  auto it = spans_.upper_bound(start);
-  if (it != spans_.begin()) {
-    auto prev = std::prev(it);
-    if (prev->second >= start) {
-      if (prev->second >= end) return;
-      start = prev->first;
-      it = prev;
-    }
-  }
-  while (it != spans_.end() && it->first <= end) {
-    end = std::max(end, it->second);
-    it = spans_.erase(it);
-  }
-  spans_.emplace(start, end);
-  if (spans_.size() > max_spans_) {
-    // Merge the two earliest spans: records arrive roughly in time order, so the earliest gap
-    // is the one least likely to be filled later.
-    auto first = spans_.begin();
-    auto second = std::next(first);
-    const uint64_t s = first->first;
-    const uint64_t e = std::max(first->second, second->second);
-    spans_.erase(first, std::next(second));
-    spans_.emplace(s, e);
-  }
-}
-
-uint64_t KernelAggregator::SpanUnion::Total() const {
-  uint64_t total = 0;
-  for (const auto& [s, e] : spans_) total += e - s;
-  return total;
-}
-
 KernelAggregator::KernelAggregator(ProcessIdentity identity, AggregatorOptions options,
                                    const ExternalIdResolver* resolver)
     : identity_(std::move(identity)),
@@ -136,9 +101,9 @@ void KernelAggregator::Lost(uint64_t* counter) {
 }
 
 std::optional<int64_t> KernelAggregator::Admit(uint64_t t_ns) {
-  if (t_ns > kMaxTimestampNs || (now_ != absl::InfiniteFuture() &&
-                                 absl::FromUnixNanos(static_cast<int64_t>(t_ns)) >
-                                     now_ + options_.max_future)) {
+  if (t_ns > kMaxTimestampNs ||
+      (now_ != absl::InfiniteFuture() &&
+       absl::FromUnixNanos(static_cast<int64_t>(t_ns)) > now_ + options_.max_future)) {
     Lost(&stats_.future);
     return std::nullopt;
   }
@@ -203,20 +168,12 @@ void KernelAggregator::AttachExternal(uint64_t external_id, Interval* interval) 
 }
 
 void KernelAggregator::Join(uint32_t correlation_id, uint32_t device_id, int64_t index) {
-  if (!external_seen_ || correlation_id == 0) return;
-  if (auto it = external_by_correlation_.find(correlation_id);
-      it != external_by_correlation_.end()) {
-    if (Interval* in = At(device_id, index)) AttachExternal(it->second, in);
+  if (!external_by_correlation_ || correlation_id == 0) return;
+  if (const uint64_t* external = external_by_correlation_->Find(correlation_id)) {
+    if (Interval* in = At(device_id, index)) AttachExternal(*external, in);
     return;
   }
-  if (pending_by_correlation_.size() >= options_.max_correlations) {
-    pending_by_correlation_.erase(pending_order_.front());
-    pending_order_.pop_front();
-  }
-  if (pending_by_correlation_.insert_or_assign(correlation_id, Placement{device_id, index})
-          .second) {
-    pending_order_.push_back(correlation_id);
-  }
+  pending_by_correlation_->Put(correlation_id, Placement{device_id, index});
 }
 
 void KernelAggregator::OnKernel(const KernelActivity& a) {
@@ -314,24 +271,20 @@ void KernelAggregator::OnContext(const ContextActivity& a) {
 }
 
 void KernelAggregator::OnExternalCorrelation(const ExternalCorrelationActivity& a) {
-  external_seen_ = true;
-  if (auto it = pending_by_correlation_.find(a.correlation_id);
-      it != pending_by_correlation_.end()) {
-    const Placement where = it->second;
-    pending_by_correlation_.erase(it);
-    if (where.index > closed_through_) {
-      if (Interval* in = At(where.device_id, where.index)) AttachExternal(a.external_id, in);
+  if (!external_by_correlation_) {
+    external_by_correlation_.emplace(options_.max_correlations);
+    pending_by_correlation_.emplace(options_.max_correlations);
+  }
+  if (const Placement* where = pending_by_correlation_->Find(a.correlation_id)) {
+    const Placement p = *where;
+    pending_by_correlation_->Erase(a.correlation_id);
+    if (p.index > closed_through_) {
+      if (Interval* in = At(p.device_id, p.index)) AttachExternal(a.external_id, in);
     } else {
       ++stats_.late;
     }
   }
-  if (external_by_correlation_.size() >= options_.max_correlations) {
-    external_by_correlation_.erase(external_order_.front());
-    external_order_.pop_front();
-  }
-  if (external_by_correlation_.insert_or_assign(a.correlation_id, a.external_id).second) {
-    external_order_.push_back(a.correlation_id);
-  }
+  external_by_correlation_->Put(a.correlation_id, a.external_id);
 }
 
 void KernelAggregator::OnGraphLaunch(const GraphLaunchActivity& a) {

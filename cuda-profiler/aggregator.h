@@ -16,8 +16,8 @@
 //
 // Memory is bounded by the options: distinct kernel names (later ones count under
 // "[other]"), request ids per summary, remembered correlation ids, busy spans per interval
-// (adjacent spans merge, which can only overstate busy time by the merged gaps), devices, and
-// the open intervals (bounded by (allowed_lateness + max_future) / interval).
+// (see span_union.h), devices, and the open intervals (bounded by (allowed_lateness +
+// max_future) / interval).
 //
 // Thread safety: not thread-safe; the caller serialises all calls (ActivityPipeline does).
 
@@ -27,7 +27,6 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -40,7 +39,9 @@
 #include "absl/time/time.h"
 #include "candor/v1/ingest.pb.h"
 #include "cuda-profiler/activity.h"
+#include "cuda-profiler/correlation_table.h"
 #include "cuda-profiler/request_registry.h"
+#include "cuda-profiler/span_union.h"
 
 namespace candor::cuda_profiler {
 
@@ -71,11 +72,11 @@ struct AggregatorOptions {
   size_t max_kernel_names = 16384;
   // Request ids listed per summary. Range 0–1024. Default: 1024.
   size_t max_request_ids = 1024;
-  // Correlation ids remembered for the external-correlation join, each way. Range 1 –
-  // 10,000,000. Default: 65536.
+  // Correlation ids remembered for the external-correlation join, each way: a window over
+  // the latest ids (rounded up to a power of two). Range 1 – 10,000,000. Default: 65536.
   size_t max_correlations = 65536;
-  // Disjoint busy spans kept per device and interval before the oldest two are merged.
-  // Range 2 – 1,000,000. Default: 4096.
+  // Disjoint busy spans kept per device and interval before the older half is folded into a
+  // total (see span_union.h). Range 2 – 1,000,000. Default: 4096.
   size_t max_busy_spans = 4096;
   // CUDA devices tracked; records of further devices are counted as dropped. Range 1–1024.
   // Default: 64.
@@ -86,13 +87,13 @@ struct AggregatorOptions {
 absl::Status ValidateAggregatorOptions(const AggregatorOptions& options);
 
 struct AggregatorStats {
-  uint64_t kernels = 0;         // Kernel records aggregated.
-  uint64_t untimed = 0;         // Records without usable timestamps (0, or end before start).
-  uint64_t late = 0;            // Records for intervals already closed.
-  uint64_t future = 0;          // Records stamped beyond now + max_future.
-  uint64_t unattributed = 0;    // Records with no device to attribute them to.
-  uint64_t other_names = 0;     // Kernel records counted under "[other]".
-  uint64_t unresolved_ids = 0;  // External ids the resolver did not know.
+  uint64_t kernels = 0;               // Kernel records aggregated.
+  uint64_t untimed = 0;               // Records without usable timestamps (0, or end before start).
+  uint64_t late = 0;                  // Records for intervals already closed.
+  uint64_t future = 0;                // Records stamped beyond now + max_future.
+  uint64_t unattributed = 0;          // Records with no device to attribute them to.
+  uint64_t other_names = 0;           // Kernel records counted under "[other]".
+  uint64_t unresolved_ids = 0;        // External ids the resolver did not know.
   uint64_t request_ids_overflow = 0;  // Request ids beyond max_request_ids in a summary.
   uint64_t external_dropped = 0;      // Drops reported through AddDropped.
   uint64_t summaries = 0;             // Summaries produced.
@@ -141,17 +142,6 @@ class KernelAggregator final : public ActivitySink {
     uint64_t max_ns = 0;
     void Add(uint64_t d);
   };
-  // Union of [start, end) spans, merged on insert.
-  class SpanUnion {
-   public:
-    explicit SpanUnion(size_t max_spans) : max_spans_(max_spans) {}
-    void Add(uint64_t start, uint64_t end);
-    uint64_t Total() const;
-
-   private:
-    size_t max_spans_;
-    std::map<uint64_t, uint64_t> spans_;
-  };
   struct Interval {
     explicit Interval(size_t max_spans) : busy(max_spans) {}
     uint64_t kernel_count = 0;
@@ -176,8 +166,8 @@ class KernelAggregator final : public ActivitySink {
     std::map<int64_t, Interval> open;
   };
   struct Placement {
-    uint32_t device_id;
-    int64_t index;
+    uint32_t device_id = 0;
+    int64_t index = 0;
   };
 
   static bool Timed(uint64_t start, uint64_t end) { return start != 0 && end >= start; }
@@ -204,11 +194,10 @@ class KernelAggregator final : public ActivitySink {
   absl::flat_hash_map<uint32_t, uint32_t> context_device_;
   std::vector<std::string> names_;
   absl::flat_hash_map<std::string, uint32_t> name_ids_;
-  bool external_seen_ = false;
-  absl::flat_hash_map<uint32_t, uint64_t> external_by_correlation_;
-  std::deque<uint32_t> external_order_;
-  absl::flat_hash_map<uint32_t, Placement> pending_by_correlation_;
-  std::deque<uint32_t> pending_order_;
+  // Allocated at the first EXTERNAL_CORRELATION record: processes that never tag work pay
+  // nothing for the join.
+  std::optional<CorrelationTable<uint64_t>> external_by_correlation_;
+  std::optional<CorrelationTable<Placement>> pending_by_correlation_;
   uint64_t pending_dropped_ = 0;
   AggregatorStats stats_;
 };

@@ -72,7 +72,8 @@ TEST_F(AggregatorTest, SummarisesOneIntervalPerDevice) {
                                .direction = CopyDirection::kDeviceToHost});
   agg_.OnMemset(MemsetActivity{.start_ns = kT0 + 30 * kMs, .end_ns = kT0 + 31 * kMs, .bytes = 64});
   agg_.OnMemory(MemoryActivity{.timestamp_ns = kT0 + 40 * kMs, .bytes = 1 << 20});
-  agg_.OnMemory(MemoryActivity{.timestamp_ns = kT0 + 41 * kMs, .bytes = 1 << 10, .allocation = false});
+  agg_.OnMemory(
+      MemoryActivity{.timestamp_ns = kT0 + 41 * kMs, .bytes = 1 << 10, .allocation = false});
   agg_.OnOverhead(OverheadActivity{.start_ns = kT0 + 50 * kMs,
                                    .end_ns = kT0 + 52 * kMs,
                                    .kind = OverheadKind::kCommandBufferFull,
@@ -188,8 +189,8 @@ TEST_F(AggregatorTest, JoinsRequestIdsThroughExternalCorrelationInEitherOrder) {
   agg_.OnExternalCorrelation(ExternalCorrelationActivity{.external_id = b, .correlation_id = 2});
   // A numeric id the server pushed itself, on a memcpy.
   agg_.OnExternalCorrelation(ExternalCorrelationActivity{.external_id = 99, .correlation_id = 3});
-  agg_.OnMemcpy(MemcpyActivity{.start_ns = kT0 + 5 * kMs, .end_ns = kT0 + 6 * kMs,
-                               .correlation_id = 3});
+  agg_.OnMemcpy(
+      MemcpyActivity{.start_ns = kT0 + 5 * kMs, .end_ns = kT0 + 6 * kMs, .correlation_id = 3});
   // Same request again: listed once.
   agg_.OnExternalCorrelation(ExternalCorrelationActivity{.external_id = a, .correlation_id = 4});
   agg_.OnKernel(Kernel(kT0 + 7 * kMs, kT0 + 8 * kMs, "k", 0, 4));

@@ -37,8 +37,10 @@ TEST(BackoffTest, SameSeedSameScheduleDifferentSeedsSpread) {
 }
 
 TEST(BackoffTest, NoJitterIsExact) {
-  Backoff b(BackoffOptions{.initial = absl::Milliseconds(10), .max = absl::Seconds(1),
-                           .multiplier = 3.0, .jitter = 0.0},
+  Backoff b(BackoffOptions{.initial = absl::Milliseconds(10),
+                           .max = absl::Seconds(1),
+                           .multiplier = 3.0,
+                           .jitter = 0.0},
             1);
   EXPECT_EQ(b.Next(), absl::Milliseconds(10));
   EXPECT_EQ(b.Next(), absl::Milliseconds(30));

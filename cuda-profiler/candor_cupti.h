@@ -33,17 +33,17 @@ extern "C" {
 #endif
 
 /* Library states, from candor_cupti_status(). */
-#define CANDOR_CUPTI_ACTIVE 1            /* Tracing and shipping. */
-#define CANDOR_CUPTI_NOT_STARTED 0       /* Not started yet, or shut down. */
-#define CANDOR_CUPTI_UNAVAILABLE (-1)    /* CUPTI or the driver cannot trace in this process. */
-#define CANDOR_CUPTI_PASSIVE (-2)        /* Another CUPTI subscriber (Nsight, a profiler) holds it. */
-#define CANDOR_CUPTI_BAD_CONFIG (-3)     /* A CANDOR_CUPTI_* variable is invalid. */
+#define CANDOR_CUPTI_ACTIVE 1         /* Tracing and shipping. */
+#define CANDOR_CUPTI_NOT_STARTED 0    /* Not started yet, or shut down. */
+#define CANDOR_CUPTI_UNAVAILABLE (-1) /* CUPTI or the driver cannot trace in this process. */
+#define CANDOR_CUPTI_PASSIVE (-2)     /* Another CUPTI subscriber (Nsight, a profiler) holds it. */
+#define CANDOR_CUPTI_BAD_CONFIG (-3)  /* A CANDOR_CUPTI_* variable is invalid. */
 #define CANDOR_CUPTI_VERSION_MISMATCH (-4) /* The runtime CUPTI is older than the library's. */
-#define CANDOR_CUPTI_DISABLED (-5)       /* CANDOR_CUPTI_DISABLE=1. */
+#define CANDOR_CUPTI_DISABLED (-5)         /* CANDOR_CUPTI_DISABLE=1. */
 
 /* Results of the calls below. */
 #define CANDOR_CUPTI_OK 0
-#define CANDOR_CUPTI_ERR_INVALID (-22)    /* Bad argument (request id empty, too long, not UTF-8). */
+#define CANDOR_CUPTI_ERR_INVALID (-22) /* Bad argument (request id empty, too long, not UTF-8). */
 #define CANDOR_CUPTI_ERR_NOT_ACTIVE (-19) /* The library is not tracing. */
 #define CANDOR_CUPTI_ERR_CUPTI (-5)       /* CUPTI refused the call. */
 
@@ -80,20 +80,21 @@ int candor_cupti_flush(void);
  * and releases CUPTI. Idempotent; runs automatically at process exit. */
 int candor_cupti_shutdown(void);
 
-/* Counters of the running session, or of the last one after shutdown. Set struct_size = sizeof(candor_cupti_stats) before the call; fields
- * beyond struct_size are left untouched (newer library, older caller). */
+/* Counters of the running session, or of the last one after shutdown. Set struct_size =
+ * sizeof(candor_cupti_stats) before the call; fields beyond struct_size are left untouched (newer
+ * library, older caller). */
 typedef struct candor_cupti_stats {
   uint32_t struct_size;
   uint32_t reserved;
-  uint64_t records_decoded;      /* Activity records decoded. */
-  uint64_t kernels;              /* Kernel records aggregated. */
-  uint64_t dropped_by_cupti;     /* Records CUPTI reported dropped. */
-  uint64_t buffers_refused;      /* Buffer requests refused at the memory cap. */
-  uint64_t records_lost;         /* Records counted as dropped in summaries (all causes). */
+  uint64_t records_decoded;  /* Activity records decoded. */
+  uint64_t kernels;          /* Kernel records aggregated. */
+  uint64_t dropped_by_cupti; /* Records CUPTI reported dropped. */
+  uint64_t buffers_refused;  /* Buffer requests refused at the memory cap. */
+  uint64_t records_lost;     /* Records counted as dropped in summaries (all causes). */
   uint64_t summaries_produced;
-  uint64_t summaries_sent;       /* Acknowledged by candor. */
-  uint64_t summaries_dropped;    /* Queue overflow, refused batches, unsent at shutdown. */
-  uint64_t peak_buffer_bytes;    /* Highest activity-buffer memory outstanding. */
+  uint64_t summaries_sent;    /* Acknowledged by candor. */
+  uint64_t summaries_dropped; /* Queue overflow, refused batches, unsent at shutdown. */
+  uint64_t peak_buffer_bytes; /* Highest activity-buffer memory outstanding. */
 } candor_cupti_stats;
 
 /* Fills `*out` (see struct_size). Returns CANDOR_CUPTI_ERR_INVALID for a null pointer or a

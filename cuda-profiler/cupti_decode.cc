@@ -148,8 +148,8 @@ absl::Status CheckCuptiVersion(uint32_t runtime_version, uint32_t compiled_versi
   if (runtime_version / 100 < compiled_version / 100) {
     return absl::FailedPreconditionError(
         absl::StrCat("runtime CUPTI API version ", runtime_version,
-                     " is older than the headers this library was built with (",
-                     compiled_version, "): its records may be shorter than the structs read"));
+                     " is older than the headers this library was built with (", compiled_version,
+                     "): its records may be shorter than the structs read"));
   }
   return absl::OkStatus();
 }
@@ -211,8 +211,7 @@ absl::Status ActivityDecoder::DecodeBuffer(uint8_t* buffer, size_t valid_bytes,
       ++stats_.invalid;
       const size_t at = record == nullptr ? 0 : static_cast<size_t>(record - buffer);
       return absl::DataLossError(absl::StrCat("activity buffer of ", valid_bytes,
-                                              " valid bytes: unreadable record after offset ",
-                                              at));
+                                              " valid bytes: unreadable record after offset ", at));
     }
     if (record < buffer || record >= buffer + valid_bytes) {
       ++stats_.invalid;

@@ -102,9 +102,9 @@ struct DecodeStats {
   uint64_t buffers = 0;
   uint64_t records = 0;  // Records decoded and delivered to the sink.
   std::array<uint64_t, kNumRecordKinds> by_kind{};
-  uint64_t skipped = 0;       // Records of kinds that are not decoded (kOther).
-  uint64_t invalid = 0;       // Walks stopped at an unknown or incomplete record.
-  uint64_t short_record = 0;  // Records shorter than the struct they must be read through.
+  uint64_t skipped = 0;             // Records of kinds that are not decoded (kOther).
+  uint64_t invalid = 0;             // Walks stopped at an unknown or incomplete record.
+  uint64_t short_record = 0;        // Records shorter than the struct they must be read through.
   uint64_t unterminated_names = 0;  // Kernel names cut at kMaxKernelNameBytes.
 };
 

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "cuda-profiler/testing/synthetic_records.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "cuda-profiler/testing/synthetic_records.h"
 
 namespace candor::cuda_profiler {
 namespace {
@@ -52,8 +52,7 @@ class RecordingSink final : public ActivitySink {
                   std::string(a.name) + " sm" + std::to_string(a.num_multiprocessors));
   }
   void OnContext(const ContextActivity& a) override {
-    log.push_back("context " + std::to_string(a.context_id) + " dev" +
-                  std::to_string(a.device_id));
+    log.push_back("context " + std::to_string(a.context_id) + " dev" + std::to_string(a.device_id));
   }
   void OnExternalCorrelation(const ExternalCorrelationActivity& a) override {
     log.push_back("external " + std::to_string(a.external_id) + " corr" +
@@ -67,8 +66,9 @@ class RecordingSink final : public ActivitySink {
 
 TEST(CuptiDecodeTest, DecodesEveryEnabledKind) {
   testing::SyntheticActivityBuffer b;
-  b.Device(0, {0x9a, 0x1b, 0x2c, 0x3d, 0x4e, 0x5f, 0x60, 0x71, 0x82, 0x93, 0xa4, 0xb5, 0xc6, 0xd7,
-               0xe8, 0xf9},
+  b.Device(0,
+           {0x9a, 0x1b, 0x2c, 0x3d, 0x4e, 0x5f, 0x60, 0x71, 0x82, 0x93, 0xa4, 0xb5, 0xc6, 0xd7,
+            0xe8, 0xf9},
            "NVIDIA H100");
   b.Context(1, 0);
   b.Kernel(100, 250, 0, 11, "gemm_kernel", 7, 0);
@@ -82,8 +82,7 @@ TEST(CuptiDecodeTest, DecodesEveryEnabledKind) {
   b.Sync(900, 950, 1, CUPTI_ACTIVITY_SYNCHRONIZATION_TYPE_STREAM_SYNCHRONIZE);
   b.Overhead(960, 970, CUPTI_ACTIVITY_OVERHEAD_COMMAND_BUFFER_FULL, CUPTI_ACTIVITY_OBJECT_DEVICE,
              0);
-  b.Overhead(960, 970, CUPTI_ACTIVITY_OVERHEAD_CUPTI_BUFFER_FLUSH, CUPTI_ACTIVITY_OBJECT_THREAD,
-             0);
+  b.Overhead(960, 970, CUPTI_ACTIVITY_OVERHEAD_CUPTI_BUFFER_FLUSH, CUPTI_ACTIVITY_OBJECT_THREAD, 0);
   b.ExternalCorrelation(77, 11);
   b.GraphTrace(1000, 2000, 0, 5, 17);
   b.RuntimeApi(90, 95, 11);
@@ -97,9 +96,9 @@ TEST(CuptiDecodeTest, DecodesEveryEnabledKind) {
                           "context 1 dev0", "kernel gemm_kernel 100-250 dev0 corr11 stream7 graph0",
                           "memcpy dir0 4096B 300-400 dev0", "memcpy dir1 64B 300-400 dev0",
                           "memcpy dir5 8B 300-400 dev0", "memcpy dir4 1048576B 500-600 dev0",
-                          "memset 512B dev0", "alloc 1073741824B at700",
-                          "free 1073741824B at800", "sync type3 ctx1", "overhead kind7 dev0",
-                          "overhead kind2 dev-", "external 77 corr11", "graph 5 dev0"));
+                          "memset 512B dev0", "alloc 1073741824B at700", "free 1073741824B at800",
+                          "sync type3 ctx1", "overhead kind7 dev0", "overhead kind2 dev-",
+                          "external 77 corr11", "graph 5 dev0"));
   const DecodeStats& s = decoder.stats();
   EXPECT_EQ(s.records, 15u);
   EXPECT_EQ(s.skipped, 1u);  // The runtime API record is walked, not decoded.
@@ -118,8 +117,8 @@ TEST(CuptiDecodeTest, ReadsNewerLongerLayoutsThroughTheirPrefix) {
   b.Trailing(8);
   b.Memcpy(500, 600, 10, 0, 3, CUPTI_ACTIVITY_MEMCPY_KIND_DTOD);
   b.Trailing(16);
-  PackedRecordIterator newer({{CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL, 224},
-                              {CUPTI_ACTIVITY_KIND_MEMCPY, 112}});
+  PackedRecordIterator newer(
+      {{CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL, 224}, {CUPTI_ACTIVITY_KIND_MEMCPY, 112}});
   RecordingSink sink;
   ActivityDecoder decoder;
   ASSERT_TRUE(decoder.DecodeBuffer(b.data(), b.size(), newer, sink).ok());
@@ -190,10 +189,13 @@ TEST(CuptiDecodeTest, GarbageBuffersNeverCrash) {
   // Deterministic pseudo-random bytes whose first word is a known kind, so the walker steps
   // into record bodies full of garbage. Only kinds without pointers are used: kernel and
   // device names are CUPTI-owned pointers the decoder must trust.
-  const uint32_t kinds[] = {CUPTI_ACTIVITY_KIND_MEMCPY,          CUPTI_ACTIVITY_KIND_MEMSET,
-                            CUPTI_ACTIVITY_KIND_SYNCHRONIZATION, CUPTI_ACTIVITY_KIND_CONTEXT,
+  const uint32_t kinds[] = {CUPTI_ACTIVITY_KIND_MEMCPY,
+                            CUPTI_ACTIVITY_KIND_MEMSET,
+                            CUPTI_ACTIVITY_KIND_SYNCHRONIZATION,
+                            CUPTI_ACTIVITY_KIND_CONTEXT,
                             CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION,
-                            CUPTI_ACTIVITY_KIND_GRAPH_TRACE,     CUPTI_ACTIVITY_KIND_RUNTIME};
+                            CUPTI_ACTIVITY_KIND_GRAPH_TRACE,
+                            CUPTI_ACTIVITY_KIND_RUNTIME};
   uint64_t state = 0x9e3779b97f4a7c15ULL;
   auto next = [&state] {
     state ^= state << 13;

@@ -108,8 +108,8 @@ struct KindToEnable {
 CuptiSession::CuptiSession(Clock& clock, const ProfilerOptions& options)
     : clock_(clock), options_(options) {}
 
-absl::StatusOr<std::unique_ptr<CuptiSession>> CuptiSession::Start(
-    Clock& clock, const ProfilerOptions& options) {
+absl::StatusOr<std::unique_ptr<CuptiSession>> CuptiSession::Start(Clock& clock,
+                                                                  const ProfilerOptions& options) {
   std::unique_ptr<CuptiSession> s(new CuptiSession(clock, options));
   const absl::Status st = s->Begin();
   if (!st.ok()) {
@@ -146,9 +146,9 @@ absl::Status CuptiSession::Begin() {
         absl::StrCat("CUPTI is held by another subscriber (", who, "); staying passive"));
   }
   if (sub != CUPTI_SUCCESS) {
-    return absl::UnavailableError(absl::StrCat(
-        CuptiError("cuptiSubscribe_v2", sub),
-        sub == CUPTI_ERROR_UNKNOWN ? "; no usable CUDA driver in this process?" : ""));
+    return absl::UnavailableError(
+        absl::StrCat(CuptiError("cuptiSubscribe_v2", sub),
+                     sub == CUPTI_ERROR_UNKNOWN ? "; no usable CUDA driver in this process?" : ""));
   }
   subscriber_ = handle;
 
@@ -158,8 +158,7 @@ absl::Status CuptiSession::Begin() {
     absl::MutexLock lock(&CallbackMutex());
     g_pipeline = pipeline_.get();
   }
-  if (const CUptiResult rc = cuptiActivityRegisterCallbacks(&OnBufferRequested,
-                                                            &OnBufferCompleted);
+  if (const CUptiResult rc = cuptiActivityRegisterCallbacks(&OnBufferRequested, &OnBufferCompleted);
       rc != CUPTI_SUCCESS) {
     return absl::UnavailableError(CuptiError("cuptiActivityRegisterCallbacks", rc));
   }
@@ -175,14 +174,15 @@ absl::Status CuptiSession::Begin() {
       {CUPTI_ACTIVITY_KIND_OVERHEAD, "OVERHEAD", false},
       {CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION, "EXTERNAL_CORRELATION", false},
   };
-  if (options_.graph_trace) kinds.push_back({CUPTI_ACTIVITY_KIND_GRAPH_TRACE, "GRAPH_TRACE", false});
+  if (options_.graph_trace)
+    kinds.push_back({CUPTI_ACTIVITY_KIND_GRAPH_TRACE, "GRAPH_TRACE", false});
   for (const KindToEnable& k : kinds) {
     const CUptiResult rc = cuptiActivityEnable(k.kind);
     if (rc == CUPTI_SUCCESS) {
       enabled_kinds_.push_back(static_cast<int>(k.kind));
     } else if (k.required) {
-      return absl::UnavailableError(CuptiError(absl::StrCat("cuptiActivityEnable(", k.name, ")"),
-                                               rc));
+      return absl::UnavailableError(
+          CuptiError(absl::StrCat("cuptiActivityEnable(", k.name, ")"), rc));
     } else {
       disabled_kinds_.push_back(k.name);
       CANDOR_LOG_WARN(kComponent, "activity kind not available",

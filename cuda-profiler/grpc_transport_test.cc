@@ -1,9 +1,9 @@
 #include "cuda-profiler/grpc_transport.h"
 
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
 #include "absl/synchronization/mutex.h"
 #include "cuda-profiler/testing/fake_ingest_server.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
 
 namespace candor::cuda_profiler {
 namespace {
@@ -103,8 +103,8 @@ TEST(GrpcTransportTest, ShipperReconnectsWhenCandorComesBack) {
   // candor comes back on the same address; the shipper's retries find it.
   auto second = FakeIngestServer::Start(port);
   ASSERT_TRUE(second.ok()) << second.status();
-  ASSERT_TRUE((*second)->WaitForAcceptedSummaries(2, clock,
-                                                  clock.MonotonicNow() + absl::Seconds(60)));
+  ASSERT_TRUE(
+      (*second)->WaitForAcceptedSummaries(2, clock, clock.MonotonicNow() + absl::Seconds(60)));
   shipper.Stop(absl::Seconds(5));
   const auto got = (*second)->accepted_summaries();
   ASSERT_EQ(got.size(), 2u);

@@ -134,8 +134,7 @@ __attribute__((visibility("default"))) int candor_cupti_status(void) {
   return lib.state;
 }
 
-__attribute__((visibility("default"))) size_t candor_cupti_status_message(char* buf,
-                                                                          size_t len) {
+__attribute__((visibility("default"))) size_t candor_cupti_status_message(char* buf, size_t len) {
   Library& lib = Lib();
   absl::MutexLock lock(&lib.mu);
   if (buf != nullptr && len > 0) {

@@ -24,8 +24,8 @@ class EnvReader {
     if (v == nullptr) return fallback;
     int64_t out = 0;
     if (!absl::SimpleAtoi(v, &out) || out < lo || out > hi) {
-      return absl::InvalidArgumentError(absl::StrCat(name, "=\"", v, "\" must be an integer in ",
-                                                     lo, "..", hi));
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, "=\"", v, "\" must be an integer in ", lo, "..", hi));
     }
     return out;
   }
@@ -45,9 +45,9 @@ class EnvReader {
     if (v == nullptr) return std::string();
     const std::string_view s(v);
     if (s.size() > kMaxLabelBytes || SanitizeText(s, kMaxLabelBytes) != s) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          name, " must be valid UTF-8 without control characters, at most ", kMaxLabelBytes,
-          " bytes"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, " must be valid UTF-8 without control characters, at most ",
+                       kMaxLabelBytes, " bytes"));
     }
     return std::string(s);
   }
@@ -83,8 +83,10 @@ absl::StatusOr<ProfilerOptions> ProfilerOptionsFromEnv(
   CANDOR_ASSIGN_OR_RETURN(o.model, env.Label("CANDOR_CUPTI_MODEL"));
   CANDOR_ASSIGN_OR_RETURN(o.graph_trace, env.Flag("CANDOR_CUPTI_GRAPH_TRACE"));
 
-  CANDOR_ASSIGN_OR_RETURN(const int64_t interval_s, env.Int("CANDOR_CUPTI_INTERVAL_S", 10, 1, 3600));
-  CANDOR_ASSIGN_OR_RETURN(const int64_t flush_ms, env.Int("CANDOR_CUPTI_FLUSH_MS", 1000, 10, 60000));
+  CANDOR_ASSIGN_OR_RETURN(const int64_t interval_s,
+                          env.Int("CANDOR_CUPTI_INTERVAL_S", 10, 1, 3600));
+  CANDOR_ASSIGN_OR_RETURN(const int64_t flush_ms,
+                          env.Int("CANDOR_CUPTI_FLUSH_MS", 1000, 10, 60000));
   CANDOR_ASSIGN_OR_RETURN(const int64_t lateness_s,
                           env.Int("CANDOR_CUPTI_LATENESS_S", 10, 0, 3600));
   CANDOR_ASSIGN_OR_RETURN(const int64_t buffer_kb,
@@ -101,8 +103,8 @@ absl::StatusOr<ProfilerOptions> ProfilerOptionsFromEnv(
   o.shipper.queue_capacity = static_cast<size_t>(queue);
   if (o.pipeline.memory_cap_bytes < o.pipeline.buffer_bytes) {
     return absl::InvalidArgumentError(absl::StrCat("CANDOR_CUPTI_MEMORY_CAP_MB=", cap_mb,
-                                                   " must hold at least one buffer of ",
-                                                   buffer_kb, " KiB"));
+                                                   " must hold at least one buffer of ", buffer_kb,
+                                                   " KiB"));
   }
   CANDOR_RETURN_IF_ERROR(ValidateAggregatorOptions(o.aggregator));
   CANDOR_RETURN_IF_ERROR(ValidatePipelineOptions(o.pipeline));

@@ -76,7 +76,8 @@ TEST(ProfilerOptionsTest, RefusesBadValuesNamingTheVariable) {
     EXPECT_EQ(o.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(o.status().message(), HasSubstr(name));
   }
-  const auto small_cap = From({{"CANDOR_CUPTI_BUFFER_KB", "8192"}, {"CANDOR_CUPTI_MEMORY_CAP_MB", "4"}});
+  const auto small_cap =
+      From({{"CANDOR_CUPTI_BUFFER_KB", "8192"}, {"CANDOR_CUPTI_MEMORY_CAP_MB", "4"}});
   ASSERT_FALSE(small_cap.ok());
   EXPECT_THAT(small_cap.status().message(), HasSubstr("CANDOR_CUPTI_MEMORY_CAP_MB"));
 }

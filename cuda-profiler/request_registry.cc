@@ -13,8 +13,8 @@ RequestRegistry::RequestRegistry(size_t capacity) : capacity_(std::max<size_t>(c
 absl::StatusOr<uint64_t> RequestRegistry::Register(std::string_view request_id) {
   if (request_id.empty()) return absl::InvalidArgumentError("request id is empty");
   if (request_id.size() > kMaxRequestIdBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("request id of ", request_id.size(),
-                                                   " bytes exceeds ", kMaxRequestIdBytes));
+    return absl::InvalidArgumentError(
+        absl::StrCat("request id of ", request_id.size(), " bytes exceeds ", kMaxRequestIdBytes));
   }
   if (SanitizeText(request_id, kMaxRequestIdBytes) != request_id) {
     return absl::InvalidArgumentError(

@@ -17,8 +17,8 @@ constexpr int32_t kAckUnimplemented = 12;
 constexpr int32_t kAckUnauthenticated = 16;
 
 bool PermanentCode(int32_t code) {
-  return code == kAckInvalidArgument || code == kAckPermissionDenied ||
-         code == kAckUnimplemented || code == kAckUnauthenticated;
+  return code == kAckInvalidArgument || code == kAckPermissionDenied || code == kAckUnimplemented ||
+         code == kAckUnauthenticated;
 }
 
 }  // namespace
@@ -128,10 +128,9 @@ Shipper::Step Shipper::Send(bool ignore_backoff, absl::Duration timeout) {
   std::string error;
   if (!result.ok()) {
     const absl::StatusCode code = result.status().code();
-    permanent = code == absl::StatusCode::kInvalidArgument ||
-                code == absl::StatusCode::kUnauthenticated ||
-                code == absl::StatusCode::kPermissionDenied ||
-                code == absl::StatusCode::kUnimplemented;
+    permanent =
+        code == absl::StatusCode::kInvalidArgument || code == absl::StatusCode::kUnauthenticated ||
+        code == absl::StatusCode::kPermissionDenied || code == absl::StatusCode::kUnimplemented;
     error = result.status().ToString();
   } else if (result->code() != kAckOk) {
     permanent = PermanentCode(result->code());
@@ -153,8 +152,8 @@ Shipper::Step Shipper::Send(bool ignore_backoff, absl::Duration timeout) {
       stats_.rejected_items += static_cast<uint64_t>(result->rejects_size());
       if (result->rejects_size() > 0) {
         const auto& r = result->rejects(0);
-        stats_.last_error = absl::StrCat("item ", r.index(), " rejected: ", r.field(), ": ",
-                                         r.reason());
+        stats_.last_error =
+            absl::StrCat("item ", r.index(), " rejected: ", r.field(), ": ", r.reason());
       }
       backoff_.Reset();
       backing_off_ = false;

@@ -87,8 +87,8 @@ class ShipperTest : public ::testing::Test {
     ShipperOptions o;
     o.queue_capacity = 8;
     o.max_batch_items = 3;
-    o.backoff = BackoffOptions{.initial = absl::Seconds(1), .max = absl::Seconds(8),
-                               .multiplier = 2.0, .jitter = 0.0};
+    o.backoff = BackoffOptions{
+        .initial = absl::Seconds(1), .max = absl::Seconds(8), .multiplier = 2.0, .jitter = 0.0};
     return o;
   }
   std::unique_ptr<Shipper> Make(ShipperOptions o) {

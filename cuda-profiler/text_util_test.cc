@@ -17,7 +17,10 @@ TEST(TextUtilTest, ValidatesUtf8) {
 
 TEST(TextUtilTest, SanitisesAndCutsOnCharacterBoundaries) {
   EXPECT_EQ(SanitizeText("ok", 10), "ok");
-  EXPECT_EQ(SanitizeText("a\xff" "b\n", 10), "a?b?");
+  EXPECT_EQ(SanitizeText("a\xff"
+                         "b\n",
+                         10),
+            "a?b?");
   EXPECT_EQ(SanitizeText("caf\xc3\xa9", 4), "caf");  // Never half a character.
   EXPECT_EQ(SanitizeText("caf\xc3\xa9", 5), "caf\xc3\xa9");
   EXPECT_EQ(SanitizeText("", 5), "");

@@ -25,10 +25,10 @@ struct Device {
   unsigned int limit_mw;
   unsigned int util_gpu;
   unsigned int util_mem;
-  unsigned long long total;     // NOLINT(runtime/int)
-  unsigned long long used;      // NOLINT(runtime/int)
-  unsigned long long reasons;   // NOLINT(runtime/int)
-  unsigned long long ecc;       // NOLINT(runtime/int)
+  unsigned long long total;    // NOLINT(runtime/int)
+  unsigned long long used;     // NOLINT(runtime/int)
+  unsigned long long reasons;  // NOLINT(runtime/int)
+  unsigned long long ecc;      // NOLINT(runtime/int)
 };
 
 Device devices[2] = {
@@ -76,9 +76,9 @@ struct EventData {
 
 }  // namespace
 
-#define CHECK_DEVICE(h)                      \
-  Device* d = Find(h);                       \
-  if (!initialized) return kUninitialized;   \
+#define CHECK_DEVICE(h)                    \
+  Device* d = Find(h);                     \
+  if (!initialized) return kUninitialized; \
   if (d == nullptr) return kInvalidArgument
 
 extern "C" {
@@ -109,8 +109,8 @@ __attribute__((visibility("default"))) nvmlReturn_t nvmlDeviceGetCount_v2(unsign
   *n = 2;
   return kSuccess;
 }
-__attribute__((visibility("default"))) nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(
-    unsigned int i, void** handle) {
+__attribute__((visibility("default"))) nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int i,
+                                                                                  void** handle) {
   if (!initialized) return kUninitialized;
   if (i >= 2) return kInvalidArgument;
   *handle = &devices[i];
@@ -147,8 +147,8 @@ __attribute__((visibility("default"))) nvmlReturn_t nvmlDeviceGetPowerUsage(void
   *v = d->power_mw;
   return kSuccess;
 }
-__attribute__((visibility("default"))) nvmlReturn_t nvmlDeviceGetUtilizationRates(
-    void* h, Utilization* u) {
+__attribute__((visibility("default"))) nvmlReturn_t nvmlDeviceGetUtilizationRates(void* h,
+                                                                                  Utilization* u) {
   CHECK_DEVICE(h);
   u->gpu = d->util_gpu;
   u->memory = d->util_mem;

@@ -144,8 +144,7 @@ std::vector<candor::v1::KernelSummary> FakeIngestServer::accepted_summaries() co
   return impl_->service.accepted();
 }
 
-bool FakeIngestServer::WaitForAcceptedSummaries(size_t n, Clock& clock,
-                                                absl::Time deadline) const {
+bool FakeIngestServer::WaitForAcceptedSummaries(size_t n, Clock& clock, absl::Time deadline) const {
   return impl_->service.WaitFor(n, clock, deadline);
 }
 

@@ -181,7 +181,8 @@ CUptiResult CUPTIAPI cuptiSubscribe_v2(CUpti_SubscriberHandle* subscriber, CUpti
     return CUPTI_ERROR_MULTIPLE_SUBSCRIBERS_NOT_SUPPORTED;
   }
   if (m.subscribe_result != CUPTI_SUCCESS) {
-    if (params != nullptr && params->oldSubscriberName != nullptr && params->oldSubscriberSize > 0) {
+    if (params != nullptr && params->oldSubscriberName != nullptr &&
+        params->oldSubscriberSize > 0) {
       std::strncpy(params->oldSubscriberName, m.holder.c_str(), params->oldSubscriberSize - 1);
       params->oldSubscriberName[params->oldSubscriberSize - 1] = '\0';
     }

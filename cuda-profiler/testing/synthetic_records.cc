@@ -23,8 +23,7 @@ const char* SyntheticActivityBuffer::Intern(std::string_view name) {
 
 void SyntheticActivityBuffer::Kernel(uint64_t start_ns, uint64_t end_ns, uint32_t device_id,
                                      uint32_t correlation_id, std::string_view name,
-                                     uint32_t stream_id, uint32_t graph_id,
-                                     uint32_t context_id) {
+                                     uint32_t stream_id, uint32_t graph_id, uint32_t context_id) {
   CUpti_ActivityKernel10 r{};
   r.kind = CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL;
   r.start = start_ns;
@@ -109,9 +108,8 @@ void SyntheticActivityBuffer::Sync(uint64_t start_ns, uint64_t end_ns, uint32_t 
   Append(r);
 }
 
-void SyntheticActivityBuffer::Overhead(uint64_t start_ns, uint64_t end_ns,
-                                       uint32_t overhead_kind, uint32_t object_kind,
-                                       uint32_t device_id) {
+void SyntheticActivityBuffer::Overhead(uint64_t start_ns, uint64_t end_ns, uint32_t overhead_kind,
+                                       uint32_t object_kind, uint32_t device_id) {
   CUpti_ActivityOverhead3 r{};
   r.kind = CUPTI_ACTIVITY_KIND_OVERHEAD;
   r.overheadKind = static_cast<CUpti_ActivityOverheadKind>(overhead_kind);
