@@ -130,6 +130,111 @@ std::string_view BoundedName(const char* name, bool* cut) {
   return std::string_view(name, n);
 }
 
+KernelActivity ToKernel(const KernelRecord& r, bool* cut) {
+  KernelActivity a;
+  a.start_ns = r.start;
+  a.end_ns = r.end;
+  a.device_id = r.deviceId;
+  a.context_id = r.contextId;
+  a.stream_id = r.streamId;
+  a.correlation_id = r.correlationId;
+  a.graph_id = r.graphId;
+  a.device_launched = r.isDeviceLaunched != 0;
+  a.name = BoundedName(r.name, cut);
+  return a;
+}
+
+MemcpyActivity ToMemcpy(const MemcpyRecord& r) {
+  MemcpyActivity a;
+  a.start_ns = r.start;
+  a.end_ns = r.end;
+  a.bytes = r.bytes;
+  a.device_id = r.deviceId;
+  a.context_id = r.contextId;
+  a.stream_id = r.streamId;
+  a.correlation_id = r.correlationId;
+  a.direction = DirectionOf(r.copyKind);
+  return a;
+}
+
+MemcpyActivity ToMemcpyPeer(const MemcpyPeerRecord& r) {
+  MemcpyActivity a;
+  a.start_ns = r.start;
+  a.end_ns = r.end;
+  a.bytes = r.bytes;
+  a.device_id = r.deviceId;
+  a.context_id = r.contextId;
+  a.stream_id = r.streamId;
+  a.correlation_id = r.correlationId;
+  a.direction = CopyDirection::kPeerToPeer;
+  return a;
+}
+
+MemsetActivity ToMemset(const MemsetRecord& r) {
+  MemsetActivity a;
+  a.start_ns = r.start;
+  a.end_ns = r.end;
+  a.bytes = r.bytes;
+  a.device_id = r.deviceId;
+  a.correlation_id = r.correlationId;
+  return a;
+}
+
+bool IsAllocOrRelease(const MemoryRecord& r) {
+  return r.memoryOperationType == CUPTI_ACTIVITY_MEMORY_OPERATION_TYPE_ALLOCATION ||
+         r.memoryOperationType == CUPTI_ACTIVITY_MEMORY_OPERATION_TYPE_RELEASE;
+}
+
+MemoryActivity ToMemory(const MemoryRecord& r) {
+  MemoryActivity a;
+  a.timestamp_ns = r.timestamp;
+  a.bytes = r.bytes;
+  a.address = r.address;
+  a.device_id = r.deviceId;
+  a.correlation_id = r.correlationId;
+  a.allocation = r.memoryOperationType == CUPTI_ACTIVITY_MEMORY_OPERATION_TYPE_ALLOCATION;
+  return a;
+}
+
+SyncActivity ToSync(const SyncRecord& r) {
+  SyncActivity a;
+  a.start_ns = r.start;
+  a.end_ns = r.end;
+  a.context_id = r.contextId;
+  a.stream_id = r.streamId;
+  a.correlation_id = r.correlationId;
+  a.type = SyncTypeOf(static_cast<uint32_t>(r.type));
+  return a;
+}
+
+OverheadActivity ToOverhead(const OverheadRecord& r) {
+  OverheadActivity a;
+  a.start_ns = r.start;
+  a.end_ns = r.end;
+  a.kind = OverheadKindOf(static_cast<uint32_t>(r.overheadKind));
+  if (r.objectKind == CUPTI_ACTIVITY_OBJECT_DEVICE ||
+      r.objectKind == CUPTI_ACTIVITY_OBJECT_CONTEXT ||
+      r.objectKind == CUPTI_ACTIVITY_OBJECT_STREAM) {
+    a.has_device = true;
+    a.device_id = r.objectId.dcs.deviceId;
+  }
+  return a;
+}
+
+DeviceActivity ToDevice(const DeviceRecord& r) {
+  DeviceActivity a;
+  a.device_id = r.id;
+  a.uuid = FormatUuid(r.uuid);
+  bool cut = false;
+  a.name = BoundedName(r.name, &cut);
+  a.compute_capability_major = r.computeCapabilityMajor;
+  a.compute_capability_minor = r.computeCapabilityMinor;
+  a.num_multiprocessors = r.numMultiprocessors;
+  a.global_memory_bytes = r.globalMemorySize;
+  a.mig_enabled = r.isMigEnabled != 0;
+  return a;
+}
+
 }  // namespace
 
 uint32_t CompiledCuptiApiVersion() { return CUPTI_API_VERSION; }
@@ -226,172 +331,79 @@ bool ActivityDecoder::DecodeRecord(const uint8_t* record, size_t available, Acti
     ++stats_.short_record;
     return false;
   }
-  auto fits = [&](size_t need) {
-    if (available >= need) return true;
-    ++stats_.short_record;
-    return false;
-  };
-  auto delivered = [&](RecordKind kind) {
+  // Reads the record through struct R (never past `available`), converts and delivers it.
+  auto decode = [&]<typename R>(RecordKind kind, auto deliver) {
+    if (available < sizeof(R)) {
+      ++stats_.short_record;
+      return false;
+    }
+    deliver(Load<R>(record));
     ++stats_.records;
     ++stats_.by_kind[static_cast<size_t>(kind)];
     return true;
   };
-  auto skipped = [&] {
+  auto skip = [&] {
     ++stats_.skipped;
     ++stats_.by_kind[static_cast<size_t>(RecordKind::kOther)];
     return true;
   };
   switch (ReadKind(record)) {
     case CUPTI_ACTIVITY_KIND_KERNEL:
-    case CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL: {
-      if (!fits(sizeof(KernelRecord))) return false;
-      const auto r = Load<KernelRecord>(record);
-      KernelActivity a;
-      a.start_ns = r.start;
-      a.end_ns = r.end;
-      a.device_id = r.deviceId;
-      a.context_id = r.contextId;
-      a.stream_id = r.streamId;
-      a.correlation_id = r.correlationId;
-      a.graph_id = r.graphId;
-      a.device_launched = r.isDeviceLaunched != 0;
-      bool cut = false;
-      a.name = BoundedName(r.name, &cut);
-      if (cut) ++stats_.unterminated_names;
-      sink.OnKernel(a);
-      return delivered(RecordKind::kKernel);
-    }
-    case CUPTI_ACTIVITY_KIND_MEMCPY: {
-      if (!fits(sizeof(MemcpyRecord))) return false;
-      const auto r = Load<MemcpyRecord>(record);
-      MemcpyActivity a;
-      a.start_ns = r.start;
-      a.end_ns = r.end;
-      a.bytes = r.bytes;
-      a.device_id = r.deviceId;
-      a.context_id = r.contextId;
-      a.stream_id = r.streamId;
-      a.correlation_id = r.correlationId;
-      a.direction = DirectionOf(r.copyKind);
-      sink.OnMemcpy(a);
-      return delivered(RecordKind::kMemcpy);
-    }
-    case CUPTI_ACTIVITY_KIND_MEMCPY2: {
-      if (!fits(sizeof(MemcpyPeerRecord))) return false;
-      const auto r = Load<MemcpyPeerRecord>(record);
-      MemcpyActivity a;
-      a.start_ns = r.start;
-      a.end_ns = r.end;
-      a.bytes = r.bytes;
-      a.device_id = r.deviceId;
-      a.context_id = r.contextId;
-      a.stream_id = r.streamId;
-      a.correlation_id = r.correlationId;
-      a.direction = CopyDirection::kPeerToPeer;
-      sink.OnMemcpy(a);
-      return delivered(RecordKind::kMemcpyPeer);
-    }
-    case CUPTI_ACTIVITY_KIND_MEMSET: {
-      if (!fits(sizeof(MemsetRecord))) return false;
-      const auto r = Load<MemsetRecord>(record);
-      MemsetActivity a;
-      a.start_ns = r.start;
-      a.end_ns = r.end;
-      a.bytes = r.bytes;
-      a.device_id = r.deviceId;
-      a.correlation_id = r.correlationId;
-      sink.OnMemset(a);
-      return delivered(RecordKind::kMemset);
-    }
+    case CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL:
+      return decode.operator()<KernelRecord>(RecordKind::kKernel, [&](const KernelRecord& r) {
+        bool cut = false;
+        sink.OnKernel(ToKernel(r, &cut));
+        if (cut) ++stats_.unterminated_names;
+      });
+    case CUPTI_ACTIVITY_KIND_MEMCPY:
+      return decode.operator()<MemcpyRecord>(
+          RecordKind::kMemcpy, [&](const MemcpyRecord& r) { sink.OnMemcpy(ToMemcpy(r)); });
+    case CUPTI_ACTIVITY_KIND_MEMCPY2:
+      return decode.operator()<MemcpyPeerRecord>(
+          RecordKind::kMemcpyPeer,
+          [&](const MemcpyPeerRecord& r) { sink.OnMemcpy(ToMemcpyPeer(r)); });
+    case CUPTI_ACTIVITY_KIND_MEMSET:
+      return decode.operator()<MemsetRecord>(
+          RecordKind::kMemset, [&](const MemsetRecord& r) { sink.OnMemset(ToMemset(r)); });
     case CUPTI_ACTIVITY_KIND_MEMORY2: {
-      if (!fits(sizeof(MemoryRecord))) return false;
-      const auto r = Load<MemoryRecord>(record);
-      if (r.memoryOperationType != CUPTI_ACTIVITY_MEMORY_OPERATION_TYPE_ALLOCATION &&
-          r.memoryOperationType != CUPTI_ACTIVITY_MEMORY_OPERATION_TYPE_RELEASE) {
-        return skipped();
+      if (available >= sizeof(MemoryRecord) && !IsAllocOrRelease(Load<MemoryRecord>(record))) {
+        return skip();
       }
-      MemoryActivity a;
-      a.timestamp_ns = r.timestamp;
-      a.bytes = r.bytes;
-      a.address = r.address;
-      a.device_id = r.deviceId;
-      a.correlation_id = r.correlationId;
-      a.allocation = r.memoryOperationType == CUPTI_ACTIVITY_MEMORY_OPERATION_TYPE_ALLOCATION;
-      sink.OnMemory(a);
-      return delivered(RecordKind::kMemory);
+      return decode.operator()<MemoryRecord>(
+          RecordKind::kMemory, [&](const MemoryRecord& r) { sink.OnMemory(ToMemory(r)); });
     }
-    case CUPTI_ACTIVITY_KIND_SYNCHRONIZATION: {
-      if (!fits(sizeof(SyncRecord))) return false;
-      const auto r = Load<SyncRecord>(record);
-      SyncActivity a;
-      a.start_ns = r.start;
-      a.end_ns = r.end;
-      a.context_id = r.contextId;
-      a.stream_id = r.streamId;
-      a.correlation_id = r.correlationId;
-      a.type = SyncTypeOf(static_cast<uint32_t>(r.type));
-      sink.OnSync(a);
-      return delivered(RecordKind::kSync);
-    }
-    case CUPTI_ACTIVITY_KIND_OVERHEAD: {
-      if (!fits(sizeof(OverheadRecord))) return false;
-      const auto r = Load<OverheadRecord>(record);
-      OverheadActivity a;
-      a.start_ns = r.start;
-      a.end_ns = r.end;
-      a.kind = OverheadKindOf(static_cast<uint32_t>(r.overheadKind));
-      if (r.objectKind == CUPTI_ACTIVITY_OBJECT_DEVICE ||
-          r.objectKind == CUPTI_ACTIVITY_OBJECT_CONTEXT ||
-          r.objectKind == CUPTI_ACTIVITY_OBJECT_STREAM) {
-        a.has_device = true;
-        a.device_id = r.objectId.dcs.deviceId;
-      }
-      sink.OnOverhead(a);
-      return delivered(RecordKind::kOverhead);
-    }
-    case CUPTI_ACTIVITY_KIND_DEVICE: {
-      if (!fits(sizeof(DeviceRecord))) return false;
-      const auto r = Load<DeviceRecord>(record);
-      DeviceActivity a;
-      a.device_id = r.id;
-      a.uuid = FormatUuid(r.uuid);
-      bool cut = false;
-      a.name = BoundedName(r.name, &cut);
-      a.compute_capability_major = r.computeCapabilityMajor;
-      a.compute_capability_minor = r.computeCapabilityMinor;
-      a.num_multiprocessors = r.numMultiprocessors;
-      a.global_memory_bytes = r.globalMemorySize;
-      a.mig_enabled = r.isMigEnabled != 0;
-      sink.OnDevice(a);
-      return delivered(RecordKind::kDevice);
-    }
-    case CUPTI_ACTIVITY_KIND_CONTEXT: {
-      if (!fits(sizeof(ContextRecord))) return false;
-      const auto r = Load<ContextRecord>(record);
-      sink.OnContext(ContextActivity{.context_id = r.contextId, .device_id = r.deviceId});
-      return delivered(RecordKind::kContext);
-    }
-    case CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION: {
-      if (!fits(sizeof(ExternalCorrelationRecord))) return false;
-      const auto r = Load<ExternalCorrelationRecord>(record);
-      sink.OnExternalCorrelation(
-          ExternalCorrelationActivity{.external_id = r.externalId,
-                                      .correlation_id = r.correlationId,
-                                      .external_kind = static_cast<uint32_t>(r.externalKind)});
-      return delivered(RecordKind::kExternalCorrelation);
-    }
-    case CUPTI_ACTIVITY_KIND_GRAPH_TRACE: {
-      if (!fits(sizeof(GraphTraceRecord))) return false;
-      const auto r = Load<GraphTraceRecord>(record);
-      sink.OnGraphLaunch(GraphLaunchActivity{.start_ns = r.start,
-                                             .end_ns = r.end,
-                                             .device_id = r.deviceId,
-                                             .graph_id = r.graphId,
-                                             .correlation_id = r.correlationId});
-      return delivered(RecordKind::kGraphTrace);
-    }
+    case CUPTI_ACTIVITY_KIND_SYNCHRONIZATION:
+      return decode.operator()<SyncRecord>(RecordKind::kSync,
+                                           [&](const SyncRecord& r) { sink.OnSync(ToSync(r)); });
+    case CUPTI_ACTIVITY_KIND_OVERHEAD:
+      return decode.operator()<OverheadRecord>(
+          RecordKind::kOverhead, [&](const OverheadRecord& r) { sink.OnOverhead(ToOverhead(r)); });
+    case CUPTI_ACTIVITY_KIND_DEVICE:
+      return decode.operator()<DeviceRecord>(
+          RecordKind::kDevice, [&](const DeviceRecord& r) { sink.OnDevice(ToDevice(r)); });
+    case CUPTI_ACTIVITY_KIND_CONTEXT:
+      return decode.operator()<ContextRecord>(RecordKind::kContext, [&](const ContextRecord& r) {
+        sink.OnContext(ContextActivity{.context_id = r.contextId, .device_id = r.deviceId});
+      });
+    case CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION:
+      return decode.operator()<ExternalCorrelationRecord>(
+          RecordKind::kExternalCorrelation, [&](const ExternalCorrelationRecord& r) {
+            sink.OnExternalCorrelation(ExternalCorrelationActivity{
+                .external_id = r.externalId,
+                .correlation_id = r.correlationId,
+                .external_kind = static_cast<uint32_t>(r.externalKind)});
+          });
+    case CUPTI_ACTIVITY_KIND_GRAPH_TRACE:
+      return decode.operator()<GraphTraceRecord>(
+          RecordKind::kGraphTrace, [&](const GraphTraceRecord& r) {
+            sink.OnGraphLaunch(GraphLaunchActivity{.start_ns = r.start,
+                                                   .end_ns = r.end,
+                                                   .device_id = r.deviceId,
+                                                   .graph_id = r.graphId,
+                                                   .correlation_id = r.correlationId});
+          });
     default:
-      return skipped();
+      return skip();
   }
 }
 

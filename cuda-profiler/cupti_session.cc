@@ -131,27 +131,7 @@ absl::Status CuptiSession::Begin() {
       return absl::FailedPreconditionError("a CUPTI session is already active in this process");
     }
   }
-
-  std::array<char, 256> holder{};
-  CUpti_SubscriberParams params{};
-  params.structSize = CUpti_SubscriberParams_STRUCT_SIZE;
-  params.subscriberName = "candor";
-  params.oldSubscriberName = holder.data();
-  params.oldSubscriberSize = holder.size() - 1;
-  CUpti_SubscriberHandle handle = nullptr;
-  const CUptiResult sub = cuptiSubscribe_v2(&handle, &OnCallback, nullptr, &params);
-  if (sub == CUPTI_ERROR_MULTIPLE_SUBSCRIBERS_NOT_SUPPORTED) {
-    const std::string who = holder[0] != '\0' ? SanitizeText(holder.data(), 128) : "unknown";
-    return absl::AlreadyExistsError(
-        absl::StrCat("CUPTI is held by another subscriber (", who, "); staying passive"));
-  }
-  if (sub != CUPTI_SUCCESS) {
-    return absl::UnavailableError(
-        absl::StrCat(CuptiError("cuptiSubscribe_v2", sub),
-                     sub == CUPTI_ERROR_UNKNOWN ? "; no usable CUDA driver in this process?" : ""));
-  }
-  subscriber_ = handle;
-
+  CANDOR_RETURN_IF_ERROR(Subscribe());
   pipeline_ = std::make_unique<ActivityPipeline>(clock_, Identity(options_), options_.aggregator,
                                                  options_.pipeline, &registry_);
   {
@@ -162,9 +142,44 @@ absl::Status CuptiSession::Begin() {
       rc != CUPTI_SUCCESS) {
     return absl::UnavailableError(CuptiError("cuptiActivityRegisterCallbacks", rc));
   }
+  CANDOR_RETURN_IF_ERROR(EnableKinds());
+  StartThreads();
+  started_ = true;
+  CANDOR_LOG_INFO(kComponent, "tracing",
+                  {{"cupti_version", version},
+                   {"endpoint", options_.endpoint.empty() ? "none" : options_.endpoint},
+                   {"disabled_kinds", absl::StrJoin(disabled_kinds_, ",")}});
+  return absl::OkStatus();
+}
+
+absl::Status CuptiSession::Subscribe() {
+  std::array<char, 256> holder{};
+  CUpti_SubscriberParams params{};
+  params.structSize = CUpti_SubscriberParams_STRUCT_SIZE;
+  params.subscriberName = "candor";
+  params.oldSubscriberName = holder.data();
+  params.oldSubscriberSize = holder.size() - 1;
+  CUpti_SubscriberHandle handle = nullptr;
+  const CUptiResult rc = cuptiSubscribe_v2(&handle, &OnCallback, nullptr, &params);
+  if (rc == CUPTI_ERROR_MULTIPLE_SUBSCRIBERS_NOT_SUPPORTED) {
+    const std::string who = holder[0] != '\0' ? SanitizeText(holder.data(), 128) : "unknown";
+    return absl::AlreadyExistsError(
+        absl::StrCat("CUPTI is held by another subscriber (", who, "); staying passive"));
+  }
+  if (rc != CUPTI_SUCCESS) {
+    return absl::UnavailableError(
+        absl::StrCat(CuptiError("cuptiSubscribe_v2", rc),
+                     rc == CUPTI_ERROR_UNKNOWN ? "; no usable CUDA driver in this process?" : ""));
+  }
+  subscriber_ = handle;
+  return absl::OkStatus();
+}
+
+absl::Status CuptiSession::EnableKinds() {
   std::vector<KindToEnable> kinds = {
       {CUPTI_ACTIVITY_KIND_DEVICE, "DEVICE", false},
       {CUPTI_ACTIVITY_KIND_CONTEXT, "CONTEXT", false},
+      // Never KERNEL: it serialises every kernel on the GPU.
       {CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL, "CONCURRENT_KERNEL", true},
       {CUPTI_ACTIVITY_KIND_MEMCPY, "MEMCPY", false},
       {CUPTI_ACTIVITY_KIND_MEMCPY2, "MEMCPY2", false},
@@ -174,8 +189,9 @@ absl::Status CuptiSession::Begin() {
       {CUPTI_ACTIVITY_KIND_OVERHEAD, "OVERHEAD", false},
       {CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION, "EXTERNAL_CORRELATION", false},
   };
-  if (options_.graph_trace)
+  if (options_.graph_trace) {
     kinds.push_back({CUPTI_ACTIVITY_KIND_GRAPH_TRACE, "GRAPH_TRACE", false});
+  }
   for (const KindToEnable& k : kinds) {
     const CUptiResult rc = cuptiActivityEnable(k.kind);
     if (rc == CUPTI_SUCCESS) {
@@ -189,7 +205,10 @@ absl::Status CuptiSession::Begin() {
                       {{"kind", k.name}, {"error", CuptiError("cuptiActivityEnable", rc)}});
     }
   }
+  return absl::OkStatus();
+}
 
+void CuptiSession::StartThreads() {
   if (!options_.dump_path.empty()) {
     absl::MutexLock lock(&emit_mu_);
     dump_ = std::fopen(options_.dump_path.c_str(), "a");
@@ -210,12 +229,6 @@ absl::Status CuptiSession::Begin() {
   flusher_ = std::make_unique<PeriodicRunner>(clock_, "cupti-flush", options_.flush_period,
                                               [this] { Flush(); });
   flusher_->Start();
-  started_ = true;
-  CANDOR_LOG_INFO(kComponent, "tracing",
-                  {{"cupti_version", version},
-                   {"endpoint", options_.endpoint.empty() ? "none" : options_.endpoint},
-                   {"disabled_kinds", absl::StrJoin(disabled_kinds_, ",")}});
-  return absl::OkStatus();
 }
 
 CuptiSession::~CuptiSession() { Shutdown(absl::Seconds(2)); }

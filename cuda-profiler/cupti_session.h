@@ -83,6 +83,9 @@ class CuptiSession {
  private:
   CuptiSession(Clock& clock, const ProfilerOptions& options);
   absl::Status Begin();
+  absl::Status Subscribe();
+  absl::Status EnableKinds();
+  void StartThreads();
   void Emit(std::vector<candor::v1::KernelSummary> summaries);
   void ReleaseCupti();
 

@@ -4,6 +4,8 @@
 
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "candor/v1/ingest.grpc.pb.h"
 
 namespace candor::cuda_profiler {
@@ -26,8 +28,16 @@ class GrpcIngestTransport final : public IngestTransport {
                                               absl::Duration timeout) override {
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(clock_.Now() + timeout));
+    {
+      absl::MutexLock lock(&mu_);
+      active_ = &context;
+    }
     candor::v1::IngestAck ack;
     const grpc::Status status = stub_->Write(&context, batch, &ack);
+    {
+      absl::MutexLock lock(&mu_);
+      active_ = nullptr;
+    }
     if (!status.ok()) {
       return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
                           status.error_message());
@@ -35,8 +45,15 @@ class GrpcIngestTransport final : public IngestTransport {
     return ack;
   }
 
+  void CancelInFlight() override {
+    absl::MutexLock lock(&mu_);
+    if (active_ != nullptr) active_->TryCancel();
+  }
+
  private:
   Clock& clock_;
+  absl::Mutex mu_;
+  grpc::ClientContext* active_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<candor::v1::Ingest::Stub> stub_;
 };

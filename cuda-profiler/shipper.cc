@@ -212,13 +212,21 @@ void Shipper::Stop(absl::Duration drain_timeout) {
     absl::MutexLock lock(&mu_);
     stop_ = true;
   }
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) {
+    // The batch of a cancelled call goes back to the queue and is sent by the drain below.
+    transport_.CancelInFlight();
+    thread_.join();
+  }
   const absl::Time deadline = clock_.MonotonicNow() + drain_timeout;
-  while (true) {
+  // One immediate retry after a failure (the call cancelled above may have been the one that
+  // failed); a second failure in a row means candor is not there, and exit must not wait.
+  int failures_in_row = 0;
+  while (failures_in_row < 2) {
     const absl::Duration left = deadline - clock_.MonotonicNow();
     if (left <= absl::ZeroDuration()) break;
     const Step step = Send(/*ignore_backoff=*/true, std::min(left, options_.rpc_timeout));
-    if (step != Step::kSent && step != Step::kDropped) break;
+    if (step == Step::kIdle) break;
+    failures_in_row = step == Step::kRetry ? failures_in_row + 1 : 0;
   }
   uint64_t dropped_records = 0;
   {

@@ -47,6 +47,9 @@ class IngestTransport {
   // batch), or the call's failure as an absl::Status carrying the gRPC code.
   virtual absl::StatusOr<candor::v1::IngestAck> Write(const candor::v1::IngestBatch& batch,
                                                       absl::Duration timeout) = 0;
+  // Makes a Write in progress on another thread return promptly (with an error). Called when
+  // shutting down, so a hung connection cannot hold up the host process's exit. Default: no-op.
+  virtual void CancelInFlight() {}
 };
 
 struct ShipperOptions {
@@ -108,9 +111,9 @@ class Shipper {
 
   // Starts the shipping thread.
   void Start();
-  // Stops the thread, then keeps sending (ignoring backoff) until the queue is empty, a send
-  // fails, or `drain_timeout` of clock time has passed; what is left is dropped and counted.
-  // Idempotent.
+  // Stops the thread (cancelling its RPC in flight), then keeps sending (ignoring backoff)
+  // until the queue is empty, two sends in a row fail, or `drain_timeout` of clock time has
+  // passed; what is left is dropped and counted. Idempotent.
   void Stop(absl::Duration drain_timeout);
 
   ShipperStats stats() const;

@@ -212,11 +212,21 @@ TEST_F(ShipperTest, FullQueueDropsTheOldestWithoutBlocking) {
   EXPECT_EQ(transport_.batches()[0].items(0).kernel_summary().kernel_count(), 5u);
 }
 
-TEST_F(ShipperTest, StopDrainsUntilAFailureAndCountsTheRest) {
+TEST_F(ShipperTest, StopDrainsRetryingOnceAfterAFailure) {
+  auto s = Make(Options());
+  s->Enqueue(Summaries(7));
+  transport_.Script(absl::UnavailableError("blip"));
+  s->Stop(absl::Seconds(10));
+  EXPECT_EQ(s->stats().sent, 7u);
+  EXPECT_EQ(s->stats().dropped_shutdown, 0u);
+}
+
+TEST_F(ShipperTest, StopDrainsUntilTwoFailuresAndCountsTheRest) {
   auto s = Make(Options());
   s->Enqueue(Summaries(7));
   transport_.Script(candor::v1::IngestAck());
   transport_.Script(absl::UnavailableError("gone"));
+  transport_.Script(absl::UnavailableError("still gone"));
   s->Stop(absl::Seconds(10));
   const ShipperStats st = s->stats();
   EXPECT_EQ(st.sent, 3u);
@@ -238,6 +248,51 @@ TEST_F(ShipperTest, ThreadShipsAndRetriesOnTheClock) {
   s->Stop(absl::Seconds(1));
   EXPECT_EQ(s->stats().sent, 1u);
   EXPECT_EQ(s->stats().failures, 1u);
+}
+
+// The first Write hangs (a black-holed connection) until cancelled; later ones succeed.
+class HangingTransport final : public IngestTransport {
+ public:
+  absl::StatusOr<candor::v1::IngestAck> Write(const candor::v1::IngestBatch& batch,
+                                              absl::Duration) override {
+    absl::MutexLock lock(&mu_);
+    ++writes_;
+    if (writes_ == 1) {
+      mu_.Await(absl::Condition(&cancelled_));
+      return absl::CancelledError("cancelled");
+    }
+    candor::v1::IngestAck ack;
+    ack.set_accepted(static_cast<uint32_t>(batch.items_size()));
+    return ack;
+  }
+  void CancelInFlight() override {
+    absl::MutexLock lock(&mu_);
+    cancelled_ = true;
+  }
+  void WaitForFirstWrite() {
+    absl::MutexLock lock(&mu_);
+    auto started = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return writes_ >= 1; };
+    mu_.Await(absl::Condition(&started));
+  }
+
+ private:
+  absl::Mutex mu_;
+  int writes_ ABSL_GUARDED_BY(mu_) = 0;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+TEST(ShipperStopTest, CancelsAHungCallAndDrains) {
+  SimulatedClock clock;
+  HangingTransport transport;
+  Shipper s(clock, transport, ShipperOptions{}, nullptr);
+  s.Start();
+  s.Enqueue(Summaries(2));
+  transport.WaitForFirstWrite();
+  s.Stop(absl::Seconds(2));  // Returns only because the hung call was cancelled.
+  const ShipperStats st = s.stats();
+  EXPECT_EQ(st.failures, 1u);
+  EXPECT_EQ(st.sent, 2u);
+  EXPECT_EQ(st.dropped_shutdown, 0u);
 }
 
 TEST(ShipperOptionsTest, ValidatesRanges) {
