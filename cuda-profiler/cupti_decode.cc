@@ -3,6 +3,7 @@
 #include <cupti_activity.h>
 #include <cupti_version.h>
 
+#include <cstddef>
 #include <cstring>
 #include <string>
 
@@ -38,6 +39,11 @@ static_assert(sizeof(DeviceRecord) == 184);
 static_assert(sizeof(ContextRecord) == 32);
 static_assert(sizeof(ExternalCorrelationRecord) == 24);
 static_assert(sizeof(GraphTraceRecord) == 56);
+static_assert(sizeof(CUpti_ActivitySynchronizationType) == sizeof(uint32_t));
+static_assert(sizeof(CUpti_ActivityOverheadKind) == sizeof(uint32_t));
+static_assert(sizeof(CUpti_ActivityObjectKind) == sizeof(uint32_t));
+static_assert(sizeof(CUpti_ActivityMemoryOperationType) == sizeof(uint32_t));
+static_assert(sizeof(CUpti_ExternalCorrelationKind) == sizeof(uint32_t));
 
 uint32_t ReadKind(const uint8_t* record) {
   uint32_t kind = 0;
@@ -51,6 +57,16 @@ T Load(const uint8_t* record) {
   T out;
   std::memcpy(static_cast<void*>(&out), record, sizeof(T));
   return out;
+}
+
+// The integer in the enum-typed field at `offset` of record `r`. Hostile or newer records can
+// hold values outside the enum, and even naming such a field as the enum type is undefined,
+// so its bytes are copied out by offset.
+template <typename R>
+uint32_t RawEnum(const R& r, size_t offset) {
+  uint32_t v = 0;
+  std::memcpy(&v, reinterpret_cast<const unsigned char*>(&r) + offset, sizeof(v));
+  return v;
 }
 
 CopyDirection DirectionOf(uint8_t copy_kind) {
@@ -181,8 +197,9 @@ MemsetActivity ToMemset(const MemsetRecord& r) {
 }
 
 bool IsAllocOrRelease(const MemoryRecord& r) {
-  return r.memoryOperationType == CUPTI_ACTIVITY_MEMORY_OPERATION_TYPE_ALLOCATION ||
-         r.memoryOperationType == CUPTI_ACTIVITY_MEMORY_OPERATION_TYPE_RELEASE;
+  const uint32_t op = RawEnum(r, offsetof(MemoryRecord, memoryOperationType));
+  return op == CUPTI_ACTIVITY_MEMORY_OPERATION_TYPE_ALLOCATION ||
+         op == CUPTI_ACTIVITY_MEMORY_OPERATION_TYPE_RELEASE;
 }
 
 MemoryActivity ToMemory(const MemoryRecord& r) {
@@ -192,7 +209,8 @@ MemoryActivity ToMemory(const MemoryRecord& r) {
   a.address = r.address;
   a.device_id = r.deviceId;
   a.correlation_id = r.correlationId;
-  a.allocation = r.memoryOperationType == CUPTI_ACTIVITY_MEMORY_OPERATION_TYPE_ALLOCATION;
+  a.allocation = RawEnum(r, offsetof(MemoryRecord, memoryOperationType)) ==
+                 CUPTI_ACTIVITY_MEMORY_OPERATION_TYPE_ALLOCATION;
   return a;
 }
 
@@ -203,7 +221,7 @@ SyncActivity ToSync(const SyncRecord& r) {
   a.context_id = r.contextId;
   a.stream_id = r.streamId;
   a.correlation_id = r.correlationId;
-  a.type = SyncTypeOf(static_cast<uint32_t>(r.type));
+  a.type = SyncTypeOf(RawEnum(r, offsetof(SyncRecord, type)));
   return a;
 }
 
@@ -211,10 +229,10 @@ OverheadActivity ToOverhead(const OverheadRecord& r) {
   OverheadActivity a;
   a.start_ns = r.start;
   a.end_ns = r.end;
-  a.kind = OverheadKindOf(static_cast<uint32_t>(r.overheadKind));
-  if (r.objectKind == CUPTI_ACTIVITY_OBJECT_DEVICE ||
-      r.objectKind == CUPTI_ACTIVITY_OBJECT_CONTEXT ||
-      r.objectKind == CUPTI_ACTIVITY_OBJECT_STREAM) {
+  a.kind = OverheadKindOf(RawEnum(r, offsetof(OverheadRecord, overheadKind)));
+  const uint32_t object = RawEnum(r, offsetof(OverheadRecord, objectKind));
+  if (object == CUPTI_ACTIVITY_OBJECT_DEVICE || object == CUPTI_ACTIVITY_OBJECT_CONTEXT ||
+      object == CUPTI_ACTIVITY_OBJECT_STREAM) {
     a.has_device = true;
     a.device_id = r.objectId.dcs.deviceId;
   }
@@ -391,7 +409,7 @@ bool ActivityDecoder::DecodeRecord(const uint8_t* record, size_t available, Acti
             sink.OnExternalCorrelation(ExternalCorrelationActivity{
                 .external_id = r.externalId,
                 .correlation_id = r.correlationId,
-                .external_kind = static_cast<uint32_t>(r.externalKind)});
+                .external_kind = RawEnum(r, offsetof(ExternalCorrelationRecord, externalKind))});
           });
     case CUPTI_ACTIVITY_KIND_GRAPH_TRACE:
       return decode.operator()<GraphTraceRecord>(
