@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/numbers.h"
 #include "absl/synchronization/mutex.h"
 #include "candor/v1/ingest.grpc.pb.h"
 
@@ -38,9 +39,31 @@ class GrpcIngestTransport final : public IngestTransport {
       absl::MutexLock lock(&mu_);
       active_ = nullptr;
     }
+    if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+      // candor refuses an overloaded unary call with a `retry-after-ms` trailer; hand it to
+      // the shipper as the ack form of the same refusal, which carries the hint.
+      return OverloadAck(context, status);
+    }
     if (!status.ok()) {
       return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
                           status.error_message());
+    }
+    return ack;
+  }
+
+  static candor::v1::IngestAck OverloadAck(const grpc::ClientContext& context,
+                                           const grpc::Status& status) {
+    candor::v1::IngestAck ack;
+    ack.set_code(static_cast<int32_t>(grpc::StatusCode::RESOURCE_EXHAUSTED));
+    ack.set_message(status.error_message());
+    const auto& trailers = context.GetServerTrailingMetadata();
+    if (auto it = trailers.find("retry-after-ms"); it != trailers.end()) {
+      int64_t ms = 0;
+      if (absl::SimpleAtoi(absl::string_view(it->second.data(), it->second.size()), &ms) &&
+          ms > 0 && ms <= 3'600'000) {
+        ack.mutable_retry_after()->set_seconds(ms / 1000);
+        ack.mutable_retry_after()->set_nanos(static_cast<int32_t>(ms % 1000) * 1'000'000);
+      }
     }
     return ack;
   }

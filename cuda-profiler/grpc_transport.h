@@ -1,5 +1,8 @@
 // The gRPC IngestTransport: calls candor.v1.Ingest/Write over one channel.
 //
+// A call refused with RESOURCE_EXHAUSTED comes back as an IngestAck with code 8 and the
+// server's `retry-after-ms` trailer as `retry_after`, so the shipper honours the hint.
+//
 // The channel reconnects by itself (gRPC's own connection backoff, capped here at 10 s); a call
 // made while disconnected fails fast with UNAVAILABLE (no wait-for-ready), and the Shipper's
 // jittered backoff decides when to try again. gRPC types stay inside grpc_transport.cc.

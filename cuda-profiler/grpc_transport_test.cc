@@ -59,14 +59,27 @@ TEST(GrpcTransportTest, WritesToIngestAndReturnsTheAck) {
   EXPECT_EQ((*server)->accepted_summaries()[2].kernel_count(), 2u);
 }
 
-TEST(GrpcTransportTest, CarriesCallStatusCodes) {
+TEST(GrpcTransportTest, TurnsOverloadIntoAnAckWithTheRetryHint) {
   auto server = FakeIngestServer::Start();
   ASSERT_TRUE(server.ok());
-  (*server)->ScriptStatus(absl::ResourceExhaustedError("overloaded"));
+  (*server)->ScriptOverload(absl::Milliseconds(1500));
   RealClock clock;
   auto transport = MakeGrpcIngestTransport(clock, (*server)->target());
   auto ack = transport->Write(Batch(1), absl::Seconds(10));
-  EXPECT_EQ(ack.status().code(), absl::StatusCode::kResourceExhausted);
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  EXPECT_EQ(ack->code(), 8);
+  EXPECT_EQ(ack->retry_after().seconds(), 1);
+  EXPECT_EQ(ack->retry_after().nanos(), 500'000'000);
+}
+
+TEST(GrpcTransportTest, CarriesCallStatusCodes) {
+  auto server = FakeIngestServer::Start();
+  ASSERT_TRUE(server.ok());
+  (*server)->ScriptStatus(absl::PermissionDeniedError("overloaded"));
+  RealClock clock;
+  auto transport = MakeGrpcIngestTransport(clock, (*server)->target());
+  auto ack = transport->Write(Batch(1), absl::Seconds(10));
+  EXPECT_EQ(ack.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(ack.status().message(), "overloaded");
 }
 

@@ -17,13 +17,18 @@ namespace {
 struct Reply {
   std::optional<absl::Status> status;
   candor::v1::IngestAck ack;
+  std::optional<absl::Duration> retry_after = std::nullopt;  // Sent as a trailer.
 };
 
 class Service final : public candor::v1::Ingest::Service {
  public:
-  grpc::Status Write(grpc::ServerContext*, const candor::v1::IngestBatch* batch,
+  grpc::Status Write(grpc::ServerContext* context, const candor::v1::IngestBatch* batch,
                      candor::v1::IngestAck* ack) override {
     const Reply reply = Handle(*batch);
+    if (reply.retry_after) {
+      context->AddTrailingMetadata("retry-after-ms",
+                                   std::to_string(absl::ToInt64Milliseconds(*reply.retry_after)));
+    }
     if (reply.status) {
       return grpc::Status(static_cast<grpc::StatusCode>(reply.status->code()),
                           std::string(reply.status->message()));
@@ -129,11 +134,15 @@ int FakeIngestServer::port() const { return impl_->port; }
 std::string FakeIngestServer::target() const { return absl::StrCat("127.0.0.1:", impl_->port); }
 
 void FakeIngestServer::ScriptStatus(absl::Status status) {
-  impl_->service.Script(Reply{std::move(status), {}});
+  impl_->service.Script(Reply{std::move(status), {}, std::nullopt});
+}
+
+void FakeIngestServer::ScriptOverload(absl::Duration retry_after) {
+  impl_->service.Script(Reply{absl::ResourceExhaustedError("overloaded"), {}, retry_after});
 }
 
 void FakeIngestServer::ScriptAck(candor::v1::IngestAck ack) {
-  impl_->service.Script(Reply{std::nullopt, std::move(ack)});
+  impl_->service.Script(Reply{std::nullopt, std::move(ack), std::nullopt});
 }
 
 std::vector<candor::v1::IngestBatch> FakeIngestServer::batches() const {

@@ -31,6 +31,9 @@ class FakeIngestServer {
   // The next Write (or Stream batch) fails with `status` (Write) or is answered with an ack
   // of that code (Stream); scripted replies are used in order.
   void ScriptStatus(absl::Status status);
+  // The next Write fails with RESOURCE_EXHAUSTED and a `retry-after-ms` trailer, as candor's
+  // Ingest server does when overloaded.
+  void ScriptOverload(absl::Duration retry_after);
   // The next batch is answered with `ack` (batch_id is filled in). The batch is still
   // recorded (a refusal in the ack does not un-record it).
   void ScriptAck(candor::v1::IngestAck ack);
