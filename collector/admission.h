@@ -50,7 +50,8 @@ struct BatchScan {
 BatchScan ClassifyBatch(std::string_view bytes);
 
 struct AdmissionOptions {
-  // Most batches waiting for a worker, all classes together. Range ≥ 1. Default: 256.
+  // Most batches waiting for a worker, all classes together (0 refuses everything).
+  // Default: 256.
   size_t max_batches = 256;
   // Most bytes of batches waiting for a worker or being processed. Default: 256 MiB.
   size_t max_bytes = 256u << 20;
@@ -76,13 +77,15 @@ class AdmissionQueue {
     const double share = p == Priority::kCritical ? 1.0
                          : p == Priority::kNormal ? options_.normal_watermark
                                                   : options_.low_watermark;
-    const double max_batches = share * static_cast<double>(options_.max_batches);
-    const double max_bytes = share * static_cast<double>(options_.max_bytes);
-    if (static_cast<double>(queued_ + 1) > max_batches ||
-        static_cast<double>(bytes_ + bytes) > max_bytes) {
-      // A lone batch larger than a bound would never fit; an idle queue takes it rather than
-      // refuse it for ever (its size is already capped by the transport's message limit).
-      if (queued_ != 0 || bytes_ != 0) return Verdict::kOverloaded;
+    if (static_cast<double>(queued_ + 1) > share * static_cast<double>(options_.max_batches)) {
+      return Verdict::kOverloaded;
+    }
+    // A lone batch larger than the byte bound would never fit; an idle queue takes it rather
+    // than refuse it for ever (its size is already capped by the transport's message limit).
+    const bool idle = queued_ == 0 && bytes_ == 0;
+    if (!idle &&
+        static_cast<double>(bytes_ + bytes) > share * static_cast<double>(options_.max_bytes)) {
+      return Verdict::kOverloaded;
     }
     queues_[static_cast<size_t>(p)].push_back({bytes, std::move(payload)});
     ++queued_;

@@ -390,11 +390,11 @@ absl::StatusOr<std::unique_ptr<IngestServer>> IngestServer::Start(
   if (options.workers < 1 || options.workers > 64) {
     return absl::InvalidArgumentError("ingest workers must be 1–64");
   }
-  if (options.max_queued_batches < 1 || options.max_streams < 1 ||
+  if (options.max_streams < 1 ||
       !(options.low_watermark > 0 && options.low_watermark <= options.normal_watermark &&
         options.normal_watermark <= 1)) {
     return absl::InvalidArgumentError(
-        "ingest admission needs max_queued_batches ≥ 1, max_streams ≥ 1 and "
+        "ingest admission needs max_streams ≥ 1 and "
         "0 < low_watermark ≤ normal_watermark ≤ 1");
   }
   CANDOR_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
