@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "daemon/serve_command.h"
+#include "daemon/ship_command.h"
 
 namespace {
 
@@ -17,6 +18,8 @@ struct Command {
 const Command kCommands[] = {
     {"serve", "run the daemon: gRPC ingest, store, HTTP API and /metrics",
      candor::daemon::RunServeCommand},
+    {"ship", "stream a JSONL file of ingest items to a candor daemon",
+     candor::daemon::RunShipCommand},
 };
 
 void PrintUsage(std::ostream& out) {
