@@ -300,6 +300,14 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOp
   if (!tls && !options.tls.client_ca_file.empty()) {
     return absl::InvalidArgumentError("client_ca_file (mutual TLS) needs cert_file and key_file");
   }
+  if (tls) {
+    // Debian's civetweb 1.15 loads libssl by name at run time and looks up
+    // SSL_get_peer_certificate, which OpenSSL 3 no longer exports: every HTTPS connection
+    // would call a null function. Refuse at start-up instead of crashing on the first client.
+    return absl::FailedPreconditionError(
+        "HTTPS is not available in this build: civetweb 1.15 cannot drive OpenSSL 3 "
+        "(SSL_get_peer_certificate is missing); terminate TLS in front of the HTTP listener");
+  }
   for (const HttpRoute& r : routes) {
     if (r.path.empty() || r.path[0] != '/' || !r.handler) {
       return absl::InvalidArgumentError(absl::StrCat("invalid HTTP route \"", r.path, "\""));
