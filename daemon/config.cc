@@ -465,9 +465,9 @@ absl::Status ApplyYaml(Config& config, const YAML::Node& node, const std::string
             absl::StrCat(where, "option \"", key, "\" takes a value, not a mapping"));
       }
       CANDOR_RETURN_IF_ERROR(ApplyYaml(config, value, key));
-    } else if (const Option* list = FindOption(key);
-               value.IsScalar() && list != nullptr && list->set_list) {
-      CANDOR_RETURN_IF_ERROR(list->set_list(config, value));
+    } else if (const Option* scalar_list = FindOption(key);
+               value.IsScalar() && scalar_list != nullptr && scalar_list->set_list) {
+      CANDOR_RETURN_IF_ERROR(scalar_list->set_list(config, value));
     } else if (value.IsScalar()) {
       CANDOR_RETURN_IF_ERROR(SetOption(config, key, value.Scalar(), where));
     } else if (value.IsNull()) {
