@@ -6,8 +6,8 @@
 namespace candor::collector {
 namespace {
 
-using google::protobuf::io::CodedInputStream;
 using google::protobuf::internal::WireFormatLite;
+using google::protobuf::io::CodedInputStream;
 
 // Field numbers of candor/v1/ingest.proto that classification reads.
 constexpr uint32_t kBatchItems = 2;
@@ -52,8 +52,7 @@ bool ScanEventPriority(std::string_view event, std::string_view* priority) {
 
 // The class of one encoded IngestItem. False when malformed.
 bool ScanItem(std::string_view item, Priority* p) {
-  CodedInputStream in(reinterpret_cast<const uint8_t*>(item.data()),
-                      static_cast<int>(item.size()));
+  CodedInputStream in(reinterpret_cast<const uint8_t*>(item.data()), static_cast<int>(item.size()));
   *p = Priority::kNormal;
   while (true) {
     const uint32_t tag = in.ReadTag();

@@ -36,14 +36,13 @@ TEST(ClassifyBatchTest, TheMostImportantItemDecides) {
   replica.mutable_replica_sample()->set_replica("r");
   candor::v1::IngestItem kernels;
   kernels.mutable_kernel_summary()->set_node("n");
-  EXPECT_EQ(ClassifyBatch(Encode({EventWithPriority("batch"), gpu})).priority,
-            Priority::kCritical);
+  EXPECT_EQ(ClassifyBatch(Encode({EventWithPriority("batch"), gpu})).priority, Priority::kCritical);
   EXPECT_EQ(ClassifyBatch(Encode({replica})).priority, Priority::kCritical);
   EXPECT_EQ(ClassifyBatch(Encode({EventWithPriority("batch"), kernels})).priority,
             Priority::kNormal);
-  EXPECT_EQ(ClassifyBatch(Encode({EventWithPriority("shadow"), EventWithPriority("batch")}))
-                .priority,
-            Priority::kLow);
+  EXPECT_EQ(
+      ClassifyBatch(Encode({EventWithPriority("shadow"), EventWithPriority("batch")})).priority,
+      Priority::kLow);
 }
 
 TEST(ClassifyBatchTest, ItemViewsAreTheEncodedItems) {
@@ -55,7 +54,8 @@ TEST(ClassifyBatchTest, ItemViewsAreTheEncodedItems) {
   ASSERT_EQ(scan.items.size(), 2u);
   for (size_t i = 0; i < items.size(); ++i) {
     candor::v1::IngestItem parsed;
-    ASSERT_TRUE(parsed.ParseFromArray(scan.items[i].data(), static_cast<int>(scan.items[i].size())));
+    ASSERT_TRUE(
+        parsed.ParseFromArray(scan.items[i].data(), static_cast<int>(scan.items[i].size())));
     EXPECT_EQ(parsed.SerializeAsString(), items[i].SerializeAsString());
   }
 }

@@ -5,10 +5,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/arena.h"
 #include "collector/admission.h"
 #include "collector/entities.h"
 #include "common/strings.h"
+#include "google/protobuf/arena.h"
 
 namespace candor::collector {
 namespace {

@@ -218,7 +218,7 @@ std::optional<ReplicaSample> MapReplica(const ScrapeContext& ctx, const Page& pa
   r.set_replica(ctx.replica);
   r.set_gpu(ctx.gpu);
   r.set_model(ctx.model.empty() && ctx.engine != Engine::kTriton ? page.OnlyValueOf("model_name")
-                                                                  : ctx.model);
+                                                                 : ctx.model);
   r.set_model_version(ctx.model_version);
   r.set_engine(std::string(EngineName(ctx.engine)));
   bool any = false;
@@ -261,7 +261,8 @@ std::optional<ReplicaSample> MapReplica(const ScrapeContext& ctx, const Page& pa
     std::optional<double> u = page.Apply(used, "", "");
     std::optional<double> m = page.Apply(max, "", "");
     if (!r.has_kv_cache_usage() && u && m && *m > 0) r.set_kv_cache_usage(*u / *m);
-    std::optional<double> mem_used = page.Apply({Field::kGpuUtil, {{"nv_gpu_memory_used_bytes"}}}, "", "");
+    std::optional<double> mem_used =
+        page.Apply({Field::kGpuUtil, {{"nv_gpu_memory_used_bytes"}}}, "", "");
     std::optional<double> mem_total =
         page.Apply({Field::kGpuUtil, {{"nv_gpu_memory_total_bytes"}}}, "", "");
     if (mem_used && mem_total && *mem_total > 0) {
@@ -362,8 +363,8 @@ absl::StatusOr<Engine> ParseEngine(std::string_view name) {
   if (name == "tgi") return Engine::kTgi;
   if (name == "triton" || name == "trtllm") return Engine::kTriton;
   if (name == "dcgm" || name == "dcgm-exporter") return Engine::kDcgm;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown engine \"", Sv(name), "\" (known: vllm, sglang, tgi, triton, dcgm)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown engine \"", Sv(name), "\" (known: vllm, sglang, tgi, triton, dcgm)"));
 }
 
 std::optional<Engine> DetectEngine(const std::vector<PromSample>& samples) {

@@ -75,8 +75,7 @@ INSTANTIATE_TEST_SUITE_P(
                       GoldenCase{"sglang_metrics.txt", Engine::kSglang, "sglang.golden.jsonl"},
                       GoldenCase{"tgi_metrics.txt", Engine::kTgi, "tgi.golden.jsonl"},
                       GoldenCase{"triton_metrics.txt", Engine::kTriton, "triton.golden.jsonl"},
-                      GoldenCase{"dcgm_exporter_metrics.txt", Engine::kDcgm,
-                                 "dcgm.golden.jsonl"}),
+                      GoldenCase{"dcgm_exporter_metrics.txt", Engine::kDcgm, "dcgm.golden.jsonl"}),
     [](const auto& p) { return std::string(EngineName(p.param.engine)); });
 
 ScrapeContext Ctx(Engine engine) {

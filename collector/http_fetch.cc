@@ -126,8 +126,9 @@ absl::StatusOr<FetchResponse> HttpFetcher::Fetch(const FetchRequest& request,
   }
   const CURLcode rc = curl_easy_perform(c);
   if (t.timed_out || rc == CURLE_OPERATION_TIMEDOUT) {
-    return absl::DeadlineExceededError(absl::StrCat(
-        "no complete answer from ", request.url, " within ", absl::FormatDuration(request.timeout)));
+    return absl::DeadlineExceededError(absl::StrCat("no complete answer from ", request.url,
+                                                    " within ",
+                                                    absl::FormatDuration(request.timeout)));
   }
   if (!t.error.ok()) return t.error;
   if (rc != CURLE_OK) {

@@ -15,8 +15,8 @@
 #include "absl/synchronization/mutex.h"
 #include "candor/v1/ingest.grpc.pb.h"
 #include "collector/admission.h"
-#include "common/status.h"
 #include "common/log.h"
+#include "common/status.h"
 #include "common/strings.h"
 
 namespace candor::collector {
@@ -63,7 +63,8 @@ struct Job {
 absl::StatusOr<std::string> ReadFile(const std::string& path, std::string_view what) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return absl::FailedPreconditionError(absl::StrCat("cannot read gRPC TLS ", Sv(what), " ", path));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot read gRPC TLS ", Sv(what), " ", path));
   }
   std::stringstream buffer;
   buffer << in.rdbuf();
@@ -124,9 +125,8 @@ struct Core {
     refused_overloaded[static_cast<size_t>(p)]->Increment();
     return Refusal(absl::StatusCode::kResourceExhausted,
                    absl::StrCat("candor is overloaded: the ingest queue is at its limit for ",
-                                Sv(PriorityName(p)), "-priority batches (",
-                                queue.queued_batches(), " batches, ", queue.charged_bytes(),
-                                " bytes); retry after ",
+                                Sv(PriorityName(p)), "-priority batches (", queue.queued_batches(),
+                                " batches, ", queue.charged_bytes(), " bytes); retry after ",
                                 absl::FormatDuration(options.retry_after)),
                    options.retry_after);
   }
@@ -149,9 +149,10 @@ struct Core {
     if (options.auth == nullptr || !options.auth->enabled()) return -1;
     const auto& md = context->client_metadata();
     auto it = md.find("authorization");
-    const int client = it == md.end() ? -1
-                                      : options.auth->Authenticate(
-                                            std::string_view(it->second.data(), it->second.size()));
+    const int client =
+        it == md.end()
+            ? -1
+            : options.auth->Authenticate(std::string_view(it->second.data(), it->second.size()));
     if (client < 0) {
       refused_unauthenticated->Increment();
       return std::nullopt;
@@ -161,8 +162,9 @@ struct Core {
 };
 
 grpc::Status Unauthenticated() {
-  return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                      "missing or invalid bearer token (metadata \"authorization: Bearer <token>\")");
+  return grpc::Status(
+      grpc::StatusCode::UNAUTHENTICATED,
+      "missing or invalid bearer token (metadata \"authorization: Bearer <token>\")");
 }
 
 // Answers a Stream call with a final status without reading anything.
@@ -314,9 +316,8 @@ class Service final : public RawService {
           absl::StrCat("candor has ", server_->options.max_streams,
                        " ingest streams open, its limit; retry later or use fewer streams")));
     }
-    return new StreamReactor(server_, *client >= 0
-                                          ? server_->client_batches[static_cast<size_t>(*client)]
-                                          : nullptr);
+    return new StreamReactor(
+        server_, *client >= 0 ? server_->client_batches[static_cast<size_t>(*client)] : nullptr);
   }
 
   grpc::ServerUnaryReactor* Write(grpc::CallbackServerContext* context,
@@ -408,20 +409,19 @@ absl::StatusOr<std::unique_ptr<IngestServer>> IngestServer::Start(
     impl->refused_overloaded[static_cast<size_t>(p)] =
         &metrics.GetCounter("candor_ingest_refused_batches_total", kRefusedHelp,
                             {{"reason", "overloaded"}, {"priority", name}});
-    impl->admitted[static_cast<size_t>(p)] =
-        &metrics.GetCounter("candor_ingest_admitted_batches_total",
-                            "Ingest batches admitted to the queue, by priority class.",
-                            {{"priority", name}});
+    impl->admitted[static_cast<size_t>(p)] = &metrics.GetCounter(
+        "candor_ingest_admitted_batches_total",
+        "Ingest batches admitted to the queue, by priority class.", {{"priority", name}});
   }
-  impl->refused_unavailable = &metrics.GetCounter(
-      "candor_ingest_refused_batches_total", kRefusedHelp,
-      {{"reason", "shutting_down"}, {"priority", "any"}});
-  impl->refused_unauthenticated = &metrics.GetCounter(
-      "candor_ingest_refused_batches_total", kRefusedHelp,
-      {{"reason", "unauthenticated"}, {"priority", "any"}});
-  impl->refused_streams = &metrics.GetCounter(
-      "candor_ingest_refused_batches_total", kRefusedHelp,
-      {{"reason", "too_many_streams"}, {"priority", "any"}});
+  impl->refused_unavailable =
+      &metrics.GetCounter("candor_ingest_refused_batches_total", kRefusedHelp,
+                          {{"reason", "shutting_down"}, {"priority", "any"}});
+  impl->refused_unauthenticated =
+      &metrics.GetCounter("candor_ingest_refused_batches_total", kRefusedHelp,
+                          {{"reason", "unauthenticated"}, {"priority", "any"}});
+  impl->refused_streams =
+      &metrics.GetCounter("candor_ingest_refused_batches_total", kRefusedHelp,
+                          {{"reason", "too_many_streams"}, {"priority", "any"}});
   if (options.auth != nullptr) {
     for (size_t i = 0; i < options.auth->size(); ++i) {
       impl->client_batches.push_back(&metrics.GetCounter(

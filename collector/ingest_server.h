@@ -13,8 +13,9 @@
 //
 // Metrics: candor_ingest_refused_batches_total{reason,priority},
 // candor_ingest_admitted_batches_total{priority}, candor_ingest_queue_batches,
-// candor_ingest_queue_bytes, candor_ingest_streams, candor_ingest_client_batches_total{client}. Shutdown refuses new batches with UNAVAILABLE, lets every queued and running batch
-// finish and be acknowledged, then closes the listener.
+// candor_ingest_queue_bytes, candor_ingest_streams, candor_ingest_client_batches_total{client}.
+// Shutdown refuses new batches with UNAVAILABLE, lets every queued and running batch finish and be
+// acknowledged, then closes the listener.
 //
 // Thread safety: Start/Shutdown from one thread; port() from any thread.
 

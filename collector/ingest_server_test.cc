@@ -192,8 +192,12 @@ TEST_F(IngestServerTest, OverloadShedsLowAndNormalBatchesBeforeCriticalOnes) {
   EXPECT_TRUE(log_->FindByRequestId("normal-1")->empty());
   EXPECT_EQ(log_->FindByRequestId("critical-1")->size(), 1u);
   const std::string m = metrics_.Render();
-  EXPECT_THAT(m, HasSubstr("candor_ingest_refused_batches_total{priority=\"low\",reason=\"overloaded\"} 1"));
-  EXPECT_THAT(m, HasSubstr("candor_ingest_refused_batches_total{priority=\"normal\",reason=\"overloaded\"} 1"));
+  EXPECT_THAT(
+      m,
+      HasSubstr("candor_ingest_refused_batches_total{priority=\"low\",reason=\"overloaded\"} 1"));
+  EXPECT_THAT(
+      m, HasSubstr(
+             "candor_ingest_refused_batches_total{priority=\"normal\",reason=\"overloaded\"} 1"));
   EXPECT_THAT(m, HasSubstr("candor_ingest_admitted_batches_total{priority=\"critical\"} 2"));
 }
 

@@ -60,23 +60,23 @@ std::string Check(const json& schema, const json& doc, const std::string& path, 
   }
   if (doc.is_string()) {
     const size_t len = doc.get_ref<const std::string&>().size();
-    if (auto m = schema.find("minLength"); m != schema.end() && m->is_number() &&
-                                           static_cast<double>(len) < m->get<double>()) {
+    if (auto m = schema.find("minLength");
+        m != schema.end() && m->is_number() && static_cast<double>(len) < m->get<double>()) {
       return absl::StrCat(path, ": shorter than ", m->dump());
     }
-    if (auto m = schema.find("maxLength"); m != schema.end() && m->is_number() &&
-                                           static_cast<double>(len) > m->get<double>()) {
+    if (auto m = schema.find("maxLength");
+        m != schema.end() && m->is_number() && static_cast<double>(len) > m->get<double>()) {
       return absl::StrCat(path, ": longer than ", m->dump());
     }
   }
   if (doc.is_number()) {
     const double v = doc.get<double>();
-    if (auto m = schema.find("minimum"); m != schema.end() && m->is_number() &&
-                                         v < m->get<double>()) {
+    if (auto m = schema.find("minimum");
+        m != schema.end() && m->is_number() && v < m->get<double>()) {
       return absl::StrCat(path, ": ", doc.dump(), " is below ", m->dump());
     }
-    if (auto m = schema.find("maximum"); m != schema.end() && m->is_number() &&
-                                         v > m->get<double>()) {
+    if (auto m = schema.find("maximum");
+        m != schema.end() && m->is_number() && v > m->get<double>()) {
       return absl::StrCat(path, ": ", doc.dump(), " is above ", m->dump());
     }
   }
@@ -273,15 +273,15 @@ absl::StatusOr<std::unique_ptr<Prober>> Prober::Create(std::vector<ProbeTarget> 
     if (config.route.empty()) config.route = "synthetic-probe";
     std::string base = config.url;
     while (base.ends_with("/")) base.pop_back();
-    t->endpoint = base.ends_with("/v1/chat/completions") ? base
-                                                         : absl::StrCat(base, "/v1/chat/completions");
+    t->endpoint =
+        base.ends_with("/v1/chat/completions") ? base : absl::StrCat(base, "/v1/chat/completions");
     t->config = std::move(config);
     const std::vector<Label> labels = {{"target", t->config.name}};
     t->success = &metrics.GetGauge("candor_probe_success", "1 when the last probe passed.", labels);
     t->ttft = &metrics.GetGauge("candor_probe_ttft_seconds",
                                 "Time to the first token of the last probe.", labels);
-    t->duration = &metrics.GetGauge("candor_probe_duration_seconds",
-                                    "Total time of the last probe.", labels);
+    t->duration =
+        &metrics.GetGauge("candor_probe_duration_seconds", "Total time of the last probe.", labels);
     t->metrics = &metrics;
     prober->targets_.push_back(std::move(t));
   }
@@ -294,8 +294,8 @@ ProbeResult Prober::Probe(Target& t) {
   candor::v1::InferenceEvent& e = result.event;
   const absl::Time wall_start = clock_.Now();
   const absl::Time start = clock_.MonotonicNow();
-  e.set_request_id(absl::StrCat("probe-", c.name.substr(0, 80), "-",
-                                absl::ToUnixMillis(wall_start), "-", ++sequence_));
+  e.set_request_id(absl::StrCat("probe-", c.name.substr(0, 80), "-", absl::ToUnixMillis(wall_start),
+                                "-", ++sequence_));
   *e.mutable_timestamp() = ToProto(wall_start);
   e.set_provider(c.provider);
   e.set_region(c.region);
@@ -344,8 +344,8 @@ ProbeResult Prober::Probe(Target& t) {
     const absl::StatusCode code = resp.status().code();
     e.set_status(code == absl::StatusCode::kDeadlineExceeded ? candor::v1::TIMEOUT
                                                              : candor::v1::ERROR);
-    reason = code == absl::StatusCode::kDeadlineExceeded ? "timeout"
-             : code == absl::StatusCode::kDataLoss       ? "malformed_stream"
+    reason = code == absl::StatusCode::kDeadlineExceeded    ? "timeout"
+             : code == absl::StatusCode::kDataLoss          ? "malformed_stream"
              : code == absl::StatusCode::kResourceExhausted ? "oversize"
                                                             : "unreachable";
     e.set_error_class(reason);
@@ -387,7 +387,7 @@ ProbeResult Prober::Probe(Target& t) {
       mismatch = CheckJsonSchema(c.expect_json_schema, result.output);
     }
     const bool checked = t.regex != nullptr || !c.expect_json_schema.empty();
-    e.set_validation(!checked            ? candor::v1::NOT_CHECKED
+    e.set_validation(!checked           ? candor::v1::NOT_CHECKED
                      : mismatch.empty() ? candor::v1::PASSED
                                         : candor::v1::FAILED);
     if (!mismatch.empty()) {

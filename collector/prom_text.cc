@@ -213,8 +213,8 @@ absl::Status PromTextParser::ParseSample(std::string_view line) {
         } else if (e == '\\' || e == '"') {
           value.push_back(e);
         } else {
-          return Fail(absl::StrCat("invalid escape \\", std::string(1, e), " in label \"", label,
-                                   "\""));
+          return Fail(
+              absl::StrCat("invalid escape \\", std::string(1, e), " in label \"", label, "\""));
         }
       }
       if (!closed) return Fail(absl::StrCat("unterminated value of label \"", label, "\""));

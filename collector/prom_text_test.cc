@@ -58,8 +58,8 @@ TEST(PromTextTest, SuffixesFindTheirFamilyType) {
 }
 
 TEST(PromTextTest, OpenMetricsEofAndExemplars) {
-  auto samples = ParsePromText(
-      "# TYPE a counter\na_total 3 # {trace_id=\"abc\"} 1.0 1700000000.5\n# EOF\n");
+  auto samples =
+      ParsePromText("# TYPE a counter\na_total 3 # {trace_id=\"abc\"} 1.0 1700000000.5\n# EOF\n");
   ASSERT_TRUE(samples.ok()) << samples.status();
   ASSERT_EQ(samples->size(), 1u);
   EXPECT_FALSE(ParsePromText("# EOF\nafter 1\n").ok());

@@ -55,16 +55,16 @@ absl::StatusOr<std::unique_ptr<Scraper>> Scraper::Create(ScraperOptions options,
       t->engine = *engine;
     }
     if (config.interval <= absl::ZeroDuration() || config.timeout <= absl::ZeroDuration()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "scrape target \"", t->config.name, "\": interval and timeout must be positive"));
+      return absl::InvalidArgumentError(absl::StrCat("scrape target \"", t->config.name,
+                                                     "\": interval and timeout must be positive"));
     }
     const std::vector<Label> labels = {{"target", t->config.name}};
-    t->up = &metrics.GetGauge("candor_scrape_up", "1 when the target's last scrape worked.",
-                              labels);
+    t->up =
+        &metrics.GetGauge("candor_scrape_up", "1 when the target's last scrape worked.", labels);
     t->duration = &metrics.GetGauge("candor_scrape_duration_seconds",
                                     "How long the target's last scrape took.", labels);
-    t->samples = &metrics.GetGauge("candor_scrape_samples",
-                                   "Samples on the target's last page.", labels);
+    t->samples =
+        &metrics.GetGauge("candor_scrape_samples", "Samples on the target's last page.", labels);
     t->failures = &metrics.GetCounter("candor_scrape_failures_total",
                                       "Scrapes that produced nothing.", labels);
     t->resets = &metrics.GetCounter("candor_scrape_counter_resets_total",
@@ -81,8 +81,8 @@ absl::StatusOr<candor::v1::IngestAck> Scraper::Scrape(Target& t) {
   req.timeout = t.config.timeout;
   req.max_body_bytes = options_.max_page_bytes;
   req.ca_file = t.config.ca_file;
-  req.headers.emplace_back("Accept",
-                           "text/plain;version=0.0.4;q=1,application/openmetrics-text;q=0.5,*/*;q=0.1");
+  req.headers.emplace_back(
+      "Accept", "text/plain;version=0.0.4;q=1,application/openmetrics-text;q=0.5,*/*;q=0.1");
   if (!t.config.bearer_token.empty()) {
     req.headers.emplace_back("Authorization", absl::StrCat("Bearer ", t.config.bearer_token));
   }
@@ -98,20 +98,12 @@ absl::StatusOr<candor::v1::IngestAck> Scraper::Scrape(Target& t) {
   if (!finished.ok()) return finished;
   std::optional<Engine> engine = t.engine ? t.engine : DetectEngine(samples);
   if (!engine) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(t.config.url, " serves no metrics of a known engine (",
-                     samples.size(), " samples)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        t.config.url, " serves no metrics of a known engine (", samples.size(), " samples)"));
   }
-  ScrapeContext ctx{*engine,
-                    clock_.Now(),
-                    t.config.provider,
-                    t.config.region,
-                    t.config.zone,
-                    t.config.node,
-                    t.config.replica,
-                    t.config.gpu,
-                    t.config.model,
-                    t.config.model_version};
+  ScrapeContext ctx{*engine,        clock_.Now(),          t.config.provider, t.config.region,
+                    t.config.zone,  t.config.node,         t.config.replica,  t.config.gpu,
+                    t.config.model, t.config.model_version};
   const uint64_t resets_before = t.counters.resets();
   t.counters.BeginScrape();
   MappedPage page = MapPage(ctx, samples, &t.counters);
@@ -128,9 +120,9 @@ absl::StatusOr<candor::v1::IngestAck> Scraper::Scrape(Target& t) {
                         absl::StrCat("scraped samples not stored: ", ack.message()));
   }
   for (const auto& reject : ack.rejects()) {
-    CANDOR_LOG_WARN("scrape", "scraped sample refused",
-                    {{"target", t.config.name}, {"field", reject.field()},
-                     {"reason", reject.reason()}});
+    CANDOR_LOG_WARN(
+        "scrape", "scraped sample refused",
+        {{"target", t.config.name}, {"field", reject.field()}, {"reason", reject.reason()}});
   }
   return ack;
 }

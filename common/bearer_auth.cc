@@ -39,16 +39,14 @@ absl::StatusOr<BearerAuthenticator> BearerAuthenticator::Create(
       }
     }
     if (t.token.size() < 16 || HasSpace(t.token)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("the token of client \"", t.client,
-                       "\" must be at least 16 bytes with no whitespace"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the token of client \"", t.client, "\" must be at least 16 bytes with no whitespace"));
     }
     const std::array<unsigned char, 32> digest = Sha256(t.token);
     for (size_t i = 0; i < auth.digests_.size(); ++i) {
       if (auth.digests_[i] == digest) {
-        return absl::InvalidArgumentError(absl::StrCat("clients \"", auth.clients_[i],
-                                                       "\" and \"", t.client,
-                                                       "\" have the same token"));
+        return absl::InvalidArgumentError(absl::StrCat("clients \"", auth.clients_[i], "\" and \"",
+                                                       t.client, "\" have the same token"));
       }
     }
     auth.clients_.push_back(t.client);
@@ -78,8 +76,7 @@ int BearerAuthenticator::Authenticate(std::string_view authorization) const {
   return found;
 }
 
-HttpHandler RequireBearer(const BearerAuthenticator& auth, HttpHandler handler,
-                          Counter* failures) {
+HttpHandler RequireBearer(const BearerAuthenticator& auth, HttpHandler handler, Counter* failures) {
   return [&auth, handler = std::move(handler), failures](const HttpRequest& req) {
     if (auth.enabled() && auth.Authenticate(req.Header("authorization")) < 0) {
       if (failures != nullptr) failures->Increment();

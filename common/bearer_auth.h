@@ -52,8 +52,7 @@ class BearerAuthenticator {
 // Wraps `handler` so that, with `auth` enabled, a request without a valid bearer token gets
 // 401 with `WWW-Authenticate: Bearer` and never reaches `handler`. `failures` (may be null)
 // counts refusals. `auth` must outlive the returned handler.
-HttpHandler RequireBearer(const BearerAuthenticator& auth, HttpHandler handler,
-                          Counter* failures);
+HttpHandler RequireBearer(const BearerAuthenticator& auth, HttpHandler handler, Counter* failures);
 
 }  // namespace candor
 

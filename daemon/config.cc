@@ -71,8 +71,7 @@ ItemField<T> FileField(std::string name, std::string T::*member) {
 
 template <typename T>
 Option ListOpt(std::string key, std::string doc, std::vector<ItemField<T>> fields,
-               std::vector<std::string> required,
-               std::function<std::vector<T>&(Config&)> member,
+               std::vector<std::string> required, std::function<std::vector<T>&(Config&)> member,
                std::function<std::string(const T&)> describe) {
   Option o;
   o.key = key;
@@ -86,8 +85,7 @@ Option ListOpt(std::string key, std::string doc, std::vector<ItemField<T>> field
     for (const T& t : member(const_cast<Config&>(c))) parts.push_back(describe(t));
     return absl::StrCat("[", absl::StrJoin(parts, ", "), "]");
   };
-  o.set_list = [key, fields, required, member](Config& c,
-                                               const YAML::Node& node) -> absl::Status {
+  o.set_list = [key, fields, required, member](Config& c, const YAML::Node& node) -> absl::Status {
     const std::string list_where = absl::StrCat("line ", node.Mark().line + 1, ": ");
     if (!node.IsSequence()) {
       return absl::InvalidArgumentError(
@@ -183,33 +181,33 @@ std::vector<ItemField<collector::ScrapeTarget>> ScrapeFields() {
 
 std::vector<ItemField<collector::ProbeTarget>> ProbeFields() {
   using T = collector::ProbeTarget;
-  return {StrField<T>("name", &T::name),
-          StrField<T>("url", &T::url),
-          StrField<T>("model", &T::model),
-          StrField<T>("prompt", &T::prompt),
-          StrField<T>("expect_regex", &T::expect_regex),
-          StrField<T>("expect_json_schema", &T::expect_json_schema),
-          DurField<T>("interval", &T::interval),
-          DurField<T>("timeout", &T::timeout),
-          {"max_tokens",
-           [](T& t, const std::string& v) -> absl::Status {
-             if (!absl::SimpleAtoi(v, &t.max_tokens) || t.max_tokens < 1 ||
-                 t.max_tokens > 100'000) {
-               return absl::InvalidArgumentError(
-                   absl::StrCat("\"", v, "\" is not an integer in 1–100000"));
-             }
-             return absl::OkStatus();
-           }},
-          StrField<T>("provider", &T::provider),
-          StrField<T>("region", &T::region),
-          StrField<T>("zone", &T::zone),
-          StrField<T>("node", &T::node),
-          StrField<T>("replica", &T::replica),
-          StrField<T>("route", &T::route),
-          StrField<T>("model_version", &T::model_version),
-          StrField<T>("bearer_token", &T::bearer_token),
-          FileField<T>("bearer_token_file", &T::bearer_token),
-          StrField<T>("ca_file", &T::ca_file)};
+  return {
+      StrField<T>("name", &T::name),
+      StrField<T>("url", &T::url),
+      StrField<T>("model", &T::model),
+      StrField<T>("prompt", &T::prompt),
+      StrField<T>("expect_regex", &T::expect_regex),
+      StrField<T>("expect_json_schema", &T::expect_json_schema),
+      DurField<T>("interval", &T::interval),
+      DurField<T>("timeout", &T::timeout),
+      {"max_tokens",
+       [](T& t, const std::string& v) -> absl::Status {
+         if (!absl::SimpleAtoi(v, &t.max_tokens) || t.max_tokens < 1 || t.max_tokens > 100'000) {
+           return absl::InvalidArgumentError(
+               absl::StrCat("\"", v, "\" is not an integer in 1–100000"));
+         }
+         return absl::OkStatus();
+       }},
+      StrField<T>("provider", &T::provider),
+      StrField<T>("region", &T::region),
+      StrField<T>("zone", &T::zone),
+      StrField<T>("node", &T::node),
+      StrField<T>("replica", &T::replica),
+      StrField<T>("route", &T::route),
+      StrField<T>("model_version", &T::model_version),
+      StrField<T>("bearer_token", &T::bearer_token),
+      FileField<T>("bearer_token_file", &T::bearer_token),
+      StrField<T>("ca_file", &T::ca_file)};
 }
 
 std::string FormatDurationYaml(absl::Duration d) {
@@ -316,8 +314,8 @@ const std::vector<Option>& Options() {
       SizeOpt("grpc.max_queued_bytes", "Bytes waiting for a worker before RESOURCE_EXHAUSTED.",
               [](Config& c) -> size_t& { return c.grpc.max_queued_bytes; }),
       FloatOpt("grpc.low_watermark",
-               "Share of the queue that low-priority batches (batch/shadow events) may fill.", 0,
-               1, [](Config& c) -> double& { return c.grpc.low_watermark; }),
+               "Share of the queue that low-priority batches (batch/shadow events) may fill.", 0, 1,
+               [](Config& c) -> double& { return c.grpc.low_watermark; }),
       FloatOpt("grpc.normal_watermark",
                "Share of the queue that normal batches may fill; critical ones fill the rest.", 0,
                1, [](Config& c) -> double& { return c.grpc.normal_watermark; }),
@@ -366,10 +364,10 @@ const std::vector<Option>& Options() {
                      [](Config& c) -> size_t& { return c.ingest.validation.max_attributes; }),
       IntOpt<size_t>("ingest.max_dependencies", "Dependency calls per event.", 0, 4096,
                      [](Config& c) -> size_t& { return c.ingest.validation.max_dependencies; }),
-      IntOpt<size_t>("ingest.max_entities_per_kind",
-                     "Distinct entities per kind (nodes, GPUs, routes, …); 0: no limit.", 0,
-                     100'000'000,
-                     [](Config& c) -> size_t& { return c.ingest.cardinality.max_entities_per_kind; }),
+      IntOpt<size_t>(
+          "ingest.max_entities_per_kind",
+          "Distinct entities per kind (nodes, GPUs, routes, …); 0: no limit.", 0, 100'000'000,
+          [](Config& c) -> size_t& { return c.ingest.cardinality.max_entities_per_kind; }),
       DurationOpt("ingest.entity_idle_ttl",
                   "An entity unseen this long may be forgotten when its kind is full.",
                   [](Config& c) -> absl::Duration& { return c.ingest.cardinality.idle_ttl; }),
@@ -523,7 +521,8 @@ absl::Status Validate(Config& config) {
   }
   if (absl::StatusOr<BearerAuthenticator> auth = BearerAuthenticator::Create(config.auth_tokens);
       !auth.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("option \"auth.tokens\": ", auth.status().message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("option \"auth.tokens\": ", auth.status().message()));
   }
   if (config.http.tls.cert_file.empty() != config.http.tls.key_file.empty()) {
     return absl::InvalidArgumentError(

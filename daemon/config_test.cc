@@ -131,18 +131,20 @@ TEST(ConfigListTest, ScrapeProbeAndTokenListsLoad) {
       "auth:\n"
       "  tokens:\n"
       "    - client: a\n"
-      "      token_file: " + token_file + "\n"
-      "    - {client: b, token: inline-0123456789abc}\n"
-      "scrape:\n"
-      "  targets:\n"
-      "    - url: http://10.0.0.7:8000/metrics\n"
-      "      engine: vllm\n"
-      "      interval: 5s\n"
-      "probe:\n"
-      "  targets:\n"
-      "    - url: http://10.0.0.7:8000\n"
-      "      model: llama\n"
-      "      expect_regex: ok\n",
+      "      token_file: " +
+          token_file +
+          "\n"
+          "    - {client: b, token: inline-0123456789abc}\n"
+          "scrape:\n"
+          "  targets:\n"
+          "    - url: http://10.0.0.7:8000/metrics\n"
+          "      engine: vllm\n"
+          "      interval: 5s\n"
+          "probe:\n"
+          "  targets:\n"
+          "    - url: http://10.0.0.7:8000\n"
+          "      model: llama\n"
+          "      expect_regex: ok\n",
       {});
   ASSERT_TRUE(config.ok()) << config.status();
   ASSERT_EQ(config->auth_tokens.size(), 2u);

@@ -83,8 +83,8 @@ int Serve(const Config& config) {
   collector::BatchProcessor processor(config.ingest, **log, metrics, clock);
   // Validated when the configuration was loaded.
   const BearerAuthenticator auth = *BearerAuthenticator::Create(config.auth_tokens);
-  Counter& http_auth_failures = metrics.GetCounter(
-      "candor_http_unauthenticated_requests_total", "HTTP requests refused without a valid token.");
+  Counter& http_auth_failures = metrics.GetCounter("candor_http_unauthenticated_requests_total",
+                                                   "HTTP requests refused without a valid token.");
   auto guarded = [&](HttpHandler h) {
     return config.auth_http ? RequireBearer(auth, std::move(h), &http_auth_failures) : h;
   };

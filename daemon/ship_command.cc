@@ -165,8 +165,7 @@ class Shipper {
     if (ack.code() == 0) {
       report_.accepted += ack.accepted();
       for (const candor::v1::ItemReject& r : ack.rejects()) {
-        const int64_t line =
-            r.index() < p.lines.size() ? p.lines[r.index()] : -1;
+        const int64_t line = r.index() < p.lines.size() ? p.lines[r.index()] : -1;
         Reject(line, absl::StrCat(r.field(), ": ", r.reason(), " (",
                                   candor::v1::RejectCode_Name(r.code()), ")"));
       }
@@ -239,7 +238,9 @@ class Shipper {
     if (!force && now - last_draw_ < absl::Milliseconds(100)) return;
     last_draw_ = now;
     const double fraction =
-        total_bytes_ > 0 ? std::min(1.0, static_cast<double>(bytes_read_) / static_cast<double>(total_bytes_)) : 0;
+        total_bytes_ > 0
+            ? std::min(1.0, static_cast<double>(bytes_read_) / static_cast<double>(total_bytes_))
+            : 0;
     constexpr int kWidth = 30;
     const int filled = static_cast<int>(fraction * kWidth);
     err_ << "\r[" << std::string(static_cast<size_t>(filled), '=')
@@ -276,8 +277,8 @@ bool ParseCount(const std::string& text, int64_t lo, int64_t hi, int64_t* out) {
 
 }  // namespace
 
-absl::StatusOr<ShipReport> Ship(const ShipOptions& options, std::istream& in,
-                                int64_t total_bytes, Clock& clock, std::ostream& err) {
+absl::StatusOr<ShipReport> Ship(const ShipOptions& options, std::istream& in, int64_t total_bytes,
+                                Clock& clock, std::ostream& err) {
   Shipper shipper(options, in, total_bytes, clock, err);
   return shipper.Run();
 }
@@ -304,9 +305,8 @@ int RunShipCommand(const std::vector<std::string>& args) {
   const bool no_progress = !TakeFlag(*parsed, "--no-progress").empty();
   const std::string token_file = TakeFlag(*parsed, "--token-file");
   int64_t n = 0;
-  for (auto [flag, lo, hi, target] :
-       {std::tuple{"--batch-size", 1, 10'000, &o.batch_size},
-        std::tuple{"--max-in-flight", 1, 8, &o.max_in_flight}}) {
+  for (auto [flag, lo, hi, target] : {std::tuple{"--batch-size", 1, 10'000, &o.batch_size},
+                                      std::tuple{"--max-in-flight", 1, 8, &o.max_in_flight}}) {
     const std::string v = TakeFlag(*parsed, flag);
     if (v.empty()) continue;
     if (!ParseCount(v, lo, hi, &n)) {
@@ -324,8 +324,7 @@ int RunShipCommand(const std::vector<std::string>& args) {
   }
   if (!parsed->flags.empty() || !parsed->positional.empty()) {
     std::cerr << "candor ship: unknown argument \""
-              << (parsed->flags.empty() ? parsed->positional[0] : parsed->flags[0].first)
-              << "\"\n"
+              << (parsed->flags.empty() ? parsed->positional[0] : parsed->flags[0].first) << "\"\n"
               << kUsage;
     return 2;
   }
@@ -339,8 +338,8 @@ int RunShipCommand(const std::vector<std::string>& args) {
       std::cerr << "candor ship: cannot read --token-file " << token_file << "\n";
       return 2;
     }
-    while (!o.client.bearer_token.empty() && std::isspace(static_cast<unsigned char>(
-                                                 o.client.bearer_token.back()))) {
+    while (!o.client.bearer_token.empty() &&
+           std::isspace(static_cast<unsigned char>(o.client.bearer_token.back()))) {
       o.client.bearer_token.pop_back();
     }
   }

@@ -55,8 +55,8 @@ struct ShipReport {
 // Streams the JSONL in `in` (`total_bytes` long, 0 if unknown, for the progress bar) and
 // writes rejects and progress to `err`. Returns the report; an error only when the server
 // refuses the connection for good (UNAUTHENTICATED, bad TLS) — then nothing more is sent.
-absl::StatusOr<ShipReport> Ship(const ShipOptions& options, std::istream& in,
-                                int64_t total_bytes, Clock& clock, std::ostream& err);
+absl::StatusOr<ShipReport> Ship(const ShipOptions& options, std::istream& in, int64_t total_bytes,
+                                Clock& clock, std::ostream& err);
 
 int RunShipCommand(const std::vector<std::string>& args);
 

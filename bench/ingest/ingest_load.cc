@@ -10,6 +10,9 @@
 //               [--sample-share=0.05] [--serve-flag=--grpc.max-queued-batches=64 ...]
 //               [--candor=PATH] [--verify=true]
 
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/codegen/client_unary_call.h>
+#include <grpcpp/impl/codegen/sync_stream.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -29,9 +32,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "candor/v1/ingest.pb.h"
-#include <grpcpp/grpcpp.h>
-#include <grpcpp/impl/codegen/client_unary_call.h>
-#include <grpcpp/impl/codegen/sync_stream.h>
 #include "common/clock.h"
 #include "store/event_log.h"
 #include "tests/integration/daemon_harness.h"
@@ -64,7 +64,7 @@ candor::v1::IngestItem MakeEvent(std::mt19937& rng, absl::Time now) {
   static const char* kProviders[] = {"aws", "gcp", "coreweave"};
   static const char* kModels[] = {"llama-3-70b", "llama-3-8b", "qwen-2.5-7b", "mixtral-8x7b",
                                   "gpt-oss-20b"};
-  static const char* kRoutes[] = {"chat", "search", "summarise", "code", "agent",
+  static const char* kRoutes[] = {"chat",    "search",   "summarise", "code",   "agent",
                                   "extract", "classify", "translate", "rerank", "embed"};
   static const char* kDeps[] = {"vector-db", "feature-store", "auth", "cache"};
   std::uniform_int_distribution<int> pick(0, 1 << 30);
@@ -92,8 +92,9 @@ candor::v1::IngestItem MakeEvent(std::mt19937& rng, absl::Time now) {
   e->set_model_version(absl::StrCat("v", 180 + pick(rng) % 5));
   e->set_release_track(pick(rng) % 20 == 0 ? "canary" : "stable");
   const int outcome = pick(rng) % 100;
-  e->set_status(outcome < 96 ? candor::v1::OK : outcome < 98 ? candor::v1::ERROR
-                                                              : candor::v1::TIMEOUT);
+  e->set_status(outcome < 96   ? candor::v1::OK
+                : outcome < 98 ? candor::v1::ERROR
+                               : candor::v1::TIMEOUT);
   e->set_http_status(outcome < 96 ? 200 : outcome < 98 ? 500 : 504);
   const double total = std::min(latency(rng), 600'000.0);
   e->set_latency_ms(total);
@@ -202,9 +203,8 @@ struct Sent {
 
 // One stream: a writer keeping `in_flight` batches outstanding (paced when a rate is set) and
 // a reader matching acks to sends in order.
-void RunStream(const Flags& f, grpc::Channel& channel, const std::vector<Template>& pool,
-               int index, std::atomic<uint64_t>& next_id, absl::Time end, Clock& clock,
-               Totals& totals) {
+void RunStream(const Flags& f, grpc::Channel& channel, const std::vector<Template>& pool, int index,
+               std::atomic<uint64_t>& next_id, absl::Time end, Clock& clock, Totals& totals) {
   // Raw bytes both ways, so the client spends no CPU re-encoding batches.
   grpc::ClientContext context;
   const grpc::internal::RpcMethod method("/candor.v1.Ingest/Stream",
@@ -240,7 +240,8 @@ void RunStream(const Flags& f, grpc::Channel& channel, const std::vector<Templat
         totals.events += ack.accepted() - static_cast<uint32_t>(s.samples);
         totals.samples += s.samples;
         totals.rejected_items += ack.rejects_size();
-        if (ack.rejects_size() == 0) totals.acked_ids.emplace_back(s.first_id, s.first_id + static_cast<uint64_t>(s.events));
+        if (ack.rejects_size() == 0)
+          totals.acked_ids.emplace_back(s.first_id, s.first_id + static_cast<uint64_t>(s.events));
       } else if (ack.code() == static_cast<int>(absl::StatusCode::kResourceExhausted)) {
         ++totals.refused;
       } else {
@@ -276,8 +277,8 @@ void RunStream(const Flags& f, grpc::Channel& channel, const std::vector<Templat
     grpc::ByteBuffer buffer(&slice, 1);
     {
       absl::MutexLock lock(&mu);
-      pending.push_back({clock.MonotonicNow(), first, static_cast<int>(t.id_offsets.size()),
-                         t.samples});
+      pending.push_back(
+          {clock.MonotonicNow(), first, static_cast<int>(t.id_offsets.size()), t.samples});
     }
     if (!stream->Write(buffer)) break;
   }
@@ -336,15 +337,24 @@ int Main(int argc, char** argv) {
     const std::string key = a.substr(0, eq);
     const std::string v = eq == std::string::npos ? "" : a.substr(eq + 1);
     bool ok = true;
-    if (key == "--streams") ok = absl::SimpleAtoi(v, &f.streams);
-    else if (key == "--seconds") ok = absl::SimpleAtoi(v, &f.seconds);
-    else if (key == "--batch") ok = absl::SimpleAtoi(v, &f.batch);
-    else if (key == "--in-flight") ok = absl::SimpleAtoi(v, &f.in_flight);
-    else if (key == "--rate") ok = absl::SimpleAtod(v, &f.rate);
-    else if (key == "--sample-share") ok = absl::SimpleAtod(v, &f.sample_share);
-    else if (key == "--verify") f.verify = v != "false";
-    else if (key == "--serve-flag") f.serve_flags.push_back(v);
-    else ok = false;
+    if (key == "--streams")
+      ok = absl::SimpleAtoi(v, &f.streams);
+    else if (key == "--seconds")
+      ok = absl::SimpleAtoi(v, &f.seconds);
+    else if (key == "--batch")
+      ok = absl::SimpleAtoi(v, &f.batch);
+    else if (key == "--in-flight")
+      ok = absl::SimpleAtoi(v, &f.in_flight);
+    else if (key == "--rate")
+      ok = absl::SimpleAtod(v, &f.rate);
+    else if (key == "--sample-share")
+      ok = absl::SimpleAtod(v, &f.sample_share);
+    else if (key == "--verify")
+      f.verify = v != "false";
+    else if (key == "--serve-flag")
+      f.serve_flags.push_back(v);
+    else
+      ok = false;
     if (!ok) {
       std::fprintf(stderr, "ingest_load: bad argument %s\n", a.c_str());
       return 2;
@@ -365,14 +375,15 @@ int Main(int argc, char** argv) {
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   for (int c = 0; c < std::max(1, f.streams / 4); ++c) {
     args.SetInt("candor.bench.channel", c);  // Distinct channels get distinct connections.
-    channels.push_back(grpc::CreateCustomChannel(daemon->grpc_address,
-                                                 grpc::InsecureChannelCredentials(), args));
+    channels.push_back(
+        grpc::CreateCustomChannel(daemon->grpc_address, grpc::InsecureChannelCredentials(), args));
   }
   const std::vector<Template> pool = MakeTemplates(f, clock.Now());
-  std::printf("ingest_load: %d streams x %d in flight, batches of %d items (%.0f%% samples), "
-              "%ds, offered rate %s\n",
-              f.streams, f.in_flight, f.batch, f.sample_share * 100, f.seconds,
-              f.rate > 0 ? absl::StrCat(f.rate, " events/s").c_str() : "unbounded (closed loop)");
+  std::printf(
+      "ingest_load: %d streams x %d in flight, batches of %d items (%.0f%% samples), "
+      "%ds, offered rate %s\n",
+      f.streams, f.in_flight, f.batch, f.sample_share * 100, f.seconds,
+      f.rate > 0 ? absl::StrCat(f.rate, " events/s").c_str() : "unbounded (closed loop)");
 
   Totals totals;
   std::atomic<uint64_t> next_id{1};
@@ -403,7 +414,9 @@ int Main(int argc, char** argv) {
   const ProcStat after = ReadProc(pid);
   struct rusage self_after;
   getrusage(RUSAGE_SELF, &self_after);
-  auto tv = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  auto tv = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
   const double client_cpu = tv(self_after.ru_utime) + tv(self_after.ru_stime) -
                             tv(self_before.ru_utime) - tv(self_before.ru_stime);
 
@@ -418,8 +431,10 @@ int Main(int argc, char** argv) {
   const size_t batches = lat.size();
   const double p50 = Percentile(lat, 0.50), p99 = Percentile(lat, 0.99),
                pmax = lat.empty() ? 0 : *std::max_element(lat.begin(), lat.end());
-  std::printf("ack latency (per batch, durable): p50 %.1f ms, p99 %.1f ms, max %.1f ms over %zu "
-              "batches\n", p50, p99, pmax, batches);
+  std::printf(
+      "ack latency (per batch, durable): p50 %.1f ms, p99 %.1f ms, max %.1f ms over %zu "
+      "batches\n",
+      p50, p99, pmax, batches);
   std::printf("refused (RESOURCE_EXHAUSTED): %" PRId64 " batches; item rejects %" PRId64
               "; other errors %" PRId64 "\n",
               totals.refused, totals.rejected_items, totals.other_errors);
@@ -427,7 +442,8 @@ int Main(int argc, char** argv) {
               after.cpu_seconds - before.cpu_seconds,
               (after.cpu_seconds - before.cpu_seconds) / elapsed,
               items > 0 ? (after.cpu_seconds - before.cpu_seconds) / items * 1e6 : 0, client_cpu);
-  std::printf("server RSS: peak %.1f MiB; at 25/50/75/100%% of the run:", static_cast<double>(after.hwm_kib) / 1024.0);
+  std::printf("server RSS: peak %.1f MiB; at 25/50/75/100%% of the run:",
+              static_cast<double>(after.hwm_kib) / 1024.0);
   for (double q : {0.25, 0.5, 0.75, 1.0}) {
     if (rss_over_time.empty()) break;
     const size_t k = std::min(rss_over_time.size() - 1,

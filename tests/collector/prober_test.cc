@@ -21,8 +21,8 @@ std::string Delta(const std::string& content) {
 class ProberTest : public ::testing::Test {
  protected:
   std::unique_ptr<Prober> Make(ProbeTarget target) {
-    auto prober = Prober::Create({std::move(target)}, *stack_.processor, fetcher_,
-                                 stack_.metrics, clock_);
+    auto prober =
+        Prober::Create({std::move(target)}, *stack_.processor, fetcher_, stack_.metrics, clock_);
     EXPECT_TRUE(prober.ok()) << prober.status();
     return *std::move(prober);
   }
@@ -56,16 +56,17 @@ class ProberTest : public ::testing::Test {
 
 TEST_F(ProberTest, HealthyStreamMeasuresTtftAndPassesTheSchema) {
   std::string request_body;
-  testing::ScriptedHttpServer server([&](const testing::ScriptedRequest& req,
-                                         testing::ScriptedConnection& conn) {
-    request_body = req.body;
-    conn.Write(kSseHeaders);
-    conn.Write("data: {\"choices\":[{\"delta\":{\"role\":\"assistant\"}}]}\n\n");
-    clock_.AdvanceTime(absl::Milliseconds(400));
-    conn.Write(Delta("\"{\\\"status\\\"\"") + Delta("\": \\\"ok\\\"}\""));
-    conn.Write("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":21,\"completion_tokens\":6}}\n\n");
-    conn.Write("data: [DONE]\n\n");
-  });
+  testing::ScriptedHttpServer server(
+      [&](const testing::ScriptedRequest& req, testing::ScriptedConnection& conn) {
+        request_body = req.body;
+        conn.Write(kSseHeaders);
+        conn.Write("data: {\"choices\":[{\"delta\":{\"role\":\"assistant\"}}]}\n\n");
+        clock_.AdvanceTime(absl::Milliseconds(400));
+        conn.Write(Delta("\"{\\\"status\\\"\"") + Delta("\": \\\"ok\\\"}\""));
+        conn.Write(
+            "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":21,\"completion_tokens\":6}}\n\n");
+        conn.Write("data: [DONE]\n\n");
+      });
   auto prober = Make(Target(server.url()));
   ProbeResult r = prober->ProbeNow(0);
   EXPECT_EQ(r.output, "{\"status\": \"ok\"}");
@@ -121,8 +122,7 @@ TEST_F(ProberTest, SlowServerIsATimeout) {
 TEST_F(ProberTest, BrokenServerIsAnError) {
   testing::ScriptedHttpServer server(
       [&](const testing::ScriptedRequest&, testing::ScriptedConnection& conn) {
-        conn.Write(
-            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 14\r\n\r\nengine crashed");
+        conn.Write("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 14\r\n\r\nengine crashed");
       });
   auto prober = Make(Target(server.url()));
   const candor::v1::InferenceEvent e = Stored(prober->ProbeNow(0));
@@ -235,8 +235,7 @@ TEST(JsonSchemaTest, SubsetOfKeywords) {
   EXPECT_THAT(CheckJsonSchema(schema, R"({"name":"abc","tags":[1]})"), HasSubstr("$.tags[0]"));
   EXPECT_THAT(CheckJsonSchema(schema, R"({"name":"abc","tags":[],"x":1})"),
               HasSubstr("not allowed"));
-  EXPECT_THAT(CheckJsonSchema(schema, R"({"name":"abc","tags":[],"score":2})"),
-              HasSubstr("above"));
+  EXPECT_THAT(CheckJsonSchema(schema, R"({"name":"abc","tags":[],"score":2})"), HasSubstr("above"));
   EXPECT_THAT(CheckJsonSchema(schema, R"({"name":"abc","tags":[],"count":1.5})"),
               HasSubstr("expected integer"));
   EXPECT_THAT(CheckJsonSchema(schema, "not json"), HasSubstr("not valid JSON"));

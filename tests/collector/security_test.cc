@@ -162,15 +162,14 @@ class HttpTlsTest : public SecurityTest {
     o.listen_address = "127.0.0.1:0";
     o.num_threads = 2;
     o.tls = std::move(tls);
-    auto server = exporters::HttpServer::Start(
-        o,
-        {{"GET", "/who", false,
-          [this](const HttpRequest& r) {
-            absl::MutexLock lock(&mu_);
-            subject_ = r.client_cert_subject;
-            return HttpResponse::Text(200, "hello");
-          }}},
-        nullptr, clock_);
+    auto server = exporters::HttpServer::Start(o,
+                                               {{"GET", "/who", false,
+                                                 [this](const HttpRequest& r) {
+                                                   absl::MutexLock lock(&mu_);
+                                                   subject_ = r.client_cert_subject;
+                                                   return HttpResponse::Text(200, "hello");
+                                                 }}},
+                                               nullptr, clock_);
     ASSERT_TRUE(server.ok()) << server.status();
     http_ = *std::move(server);
   }

@@ -1,10 +1,9 @@
-#include "daemon/ship_command.h"
-
 #include <fstream>
 #include <sstream>
 
 #include "collector/ingest_server.h"
 #include "collector/jsonl.h"
+#include "daemon/ship_command.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/collector/collector_fixture.h"

@@ -70,9 +70,8 @@ void ScriptedHttpServer::Loop() {
           const size_t cl = lower.find("content-length:");
           if (cl != std::string::npos) {
             const size_t eol = lower.find("\r\n", cl);
-            (void)absl::SimpleAtoi(
-                absl::StripAsciiWhitespace(lower.substr(cl + 15, eol - cl - 15)),
-                &content_length);
+            (void)absl::SimpleAtoi(absl::StripAsciiWhitespace(lower.substr(cl + 15, eol - cl - 15)),
+                                   &content_length);
           }
         }
       }

@@ -6,10 +6,10 @@
 #ifndef CANDOR_TESTS_TESTING_SCRIPTED_HTTP_SERVER_H_
 #define CANDOR_TESTS_TESTING_SCRIPTED_HTTP_SERVER_H_
 
+#include <atomic>
 #include <functional>
 #include <string>
 #include <string_view>
-#include <atomic>
 #include <thread>
 
 namespace candor::testing {

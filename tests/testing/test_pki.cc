@@ -31,9 +31,9 @@ absl::Status MakeCa(const std::string& dir, const std::string& name) {
 absl::Status MakeLeaf(const std::string& dir, const std::string& ca, const std::string& name,
                       const std::string& ext) {
   const std::string base = dir + "/" + name;
-  if (absl::Status s = Openssl({"req", "-newkey", "ec", "-pkeyopt",
-                                "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=" + name,
-                                "-keyout", base + ".key", "-out", base + ".csr"});
+  if (absl::Status s =
+          Openssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                   "-subj", "/CN=" + name, "-keyout", base + ".key", "-out", base + ".csr"});
       !s.ok()) {
     return s;
   }
