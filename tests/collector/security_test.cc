@@ -187,13 +187,49 @@ class HttpTlsTest : public SecurityTest {
   std::unique_ptr<exporters::HttpServer> http_;
 };
 
-TEST_F(HttpTlsTest, HttpsIsRefusedAtStartUpRatherThanCrashingOnTheFirstClient) {
+TEST_F(HttpTlsTest, HttpsWithTheServersCa) {
+  StartHttp({pki_->server_cert, pki_->server_key, ""});
+  std::string body;
+  FetchRequest req;
+  req.ca_file = pki_->ca_cert;
+  auto resp = Get(req, &body);
+  ASSERT_TRUE(resp.ok()) << resp.status();
+  EXPECT_EQ(resp->status, 200);
+  EXPECT_EQ(body, "hello");
+  req.ca_file = pki_->rogue_client_cert;  // A CA that did not sign the server.
+  EXPECT_FALSE(Get(req, &body).ok());
+  // Plaintext HTTP to the TLS port gets no answer.
+  EXPECT_FALSE(testing::HttpGet(http_->port(), "/who").ok() &&
+               testing::HttpGet(http_->port(), "/who")->status == 200);
+}
+
+TEST_F(HttpTlsTest, MutualTlsRequiresAndReportsTheClientCertificate) {
+  StartHttp({pki_->server_cert, pki_->server_key, pki_->ca_cert});
+  std::string body;
+  FetchRequest req;
+  req.ca_file = pki_->ca_cert;
+  EXPECT_FALSE(Get(req, &body).ok());
+  req.client_cert_file = pki_->rogue_client_cert;
+  req.client_key_file = pki_->rogue_client_key;
+  EXPECT_FALSE(Get(req, &body).ok());
+  req.client_cert_file = pki_->client_cert;
+  req.client_key_file = pki_->client_key;
+  for (int i = 0; i < 3; ++i) {  // Fresh connections each time, all served.
+    body.clear();
+    auto resp = Get(req, &body);
+    ASSERT_TRUE(resp.ok()) << resp.status();
+    EXPECT_EQ(resp->status, 200);
+  }
+  absl::MutexLock lock(&mu_);
+  EXPECT_THAT(subject_, HasSubstr("CN=client"));
+}
+
+TEST_F(HttpTlsTest, UnusableCertificateFilesStopStartUp) {
   exporters::HttpServerOptions o;
   o.listen_address = "127.0.0.1:0";
-  o.tls = {pki_->server_cert, pki_->server_key, ""};
-  auto server = exporters::HttpServer::Start(o, {}, nullptr, clock_);
-  EXPECT_EQ(server.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(server.status().message(), HasSubstr("OpenSSL 3"));
+  o.tls = {dir_->path() + "/missing.pem", pki_->server_key, ""};
+  EXPECT_EQ(exporters::HttpServer::Start(o, {}, nullptr, clock_).status().code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_F(SecurityTest, DaemonWithTokensGuardsGrpcAndHttp) {
