@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cinttypes>
 #include <cstdio>
@@ -58,9 +59,12 @@ struct Template {
   std::string bytes;
   std::vector<size_t> id_offsets;  // Where each event's 15 id digits start.
   int samples = 0;                 // Replica and GPU samples in the batch.
+  int klass = 1;                   // 0 low, 1 normal, 2 critical (its admission class).
 };
 
-candor::v1::IngestItem MakeEvent(std::mt19937& rng, absl::Time now) {
+constexpr const char* kClassNames[] = {"low", "normal", "critical"};
+
+candor::v1::IngestItem MakeEvent(std::mt19937& rng, absl::Time now, const char* priority) {
   static const char* kProviders[] = {"aws", "gcp", "coreweave"};
   static const char* kModels[] = {"llama-3-70b", "llama-3-8b", "qwen-2.5-7b", "mixtral-8x7b",
                                   "gpt-oss-20b"};
@@ -86,8 +90,7 @@ candor::v1::IngestItem MakeEvent(std::mt19937& rng, absl::Time now) {
   e->set_replica(absl::StrCat("replica-", pick(rng) % 100));
   e->set_route(kRoutes[pick(rng) % 10]);
   e->set_tenant(absl::StrCat("tenant-", pick(rng) % 200));
-  const int p = pick(rng) % 100;
-  e->set_priority(p < 10 ? "critical" : p < 90 ? "normal" : "batch");
+  e->set_priority(priority);
   e->set_model(kModels[pick(rng) % 5]);
   e->set_model_version(absl::StrCat("v", 180 + pick(rng) % 5));
   e->set_release_track(pick(rng) % 20 == 0 ? "canary" : "stable");
@@ -154,15 +157,20 @@ candor::v1::IngestItem MakeSample(std::mt19937& rng, absl::Time now) {
   return item;
 }
 
+// Producers batch by priority: one batch in ten carries `critical` events and every server
+// and GPU sample, one in ten `batch`-priority events, the rest `normal` events.
 std::vector<Template> MakeTemplates(const Flags& f, absl::Time now) {
   std::mt19937 rng(42);
   std::vector<Template> out;
-  for (int t = 0; t < 64; ++t) {
+  for (int t = 0; t < 60; ++t) {
     candor::v1::IngestBatch batch;
     Template tmpl;
+    tmpl.klass = t % 10 == 0 ? 2 : t % 10 == 9 ? 0 : 1;
+    const char* priority = tmpl.klass == 2 ? "critical" : tmpl.klass == 0 ? "batch" : "normal";
+    const double sample_share = tmpl.klass == 2 ? std::min(1.0, f.sample_share * 10) : 0;
     for (int i = 0; i < f.batch; ++i) {
-      const bool sample = (rng() % 10'000) < static_cast<uint32_t>(f.sample_share * 10'000);
-      *batch.add_items() = sample ? MakeSample(rng, now) : MakeEvent(rng, now);
+      const bool sample = (rng() % 10'000) < static_cast<uint32_t>(sample_share * 10'000);
+      *batch.add_items() = sample ? MakeSample(rng, now) : MakeEvent(rng, now, priority);
       tmpl.samples += sample ? 1 : 0;
     }
     tmpl.bytes = batch.SerializeAsString();
@@ -190,6 +198,8 @@ struct Totals {
   int64_t events ABSL_GUARDED_BY(mu) = 0;
   int64_t samples ABSL_GUARDED_BY(mu) = 0;
   int64_t refused ABSL_GUARDED_BY(mu) = 0;
+  std::array<int64_t, 3> sent_by_class ABSL_GUARDED_BY(mu) = {};
+  std::array<int64_t, 3> refused_by_class ABSL_GUARDED_BY(mu) = {};
   int64_t rejected_items ABSL_GUARDED_BY(mu) = 0;
   int64_t other_errors ABSL_GUARDED_BY(mu) = 0;
 };
@@ -199,6 +209,7 @@ struct Sent {
   uint64_t first_id;
   int events;
   int samples;
+  int klass;
 };
 
 // One stream: a writer keeping `in_flight` batches outstanding (paced when a rate is set) and
@@ -235,6 +246,7 @@ void RunStream(const Flags& f, grpc::Channel& channel, const std::vector<Templat
       }
       const absl::Time now = clock.MonotonicNow();
       absl::MutexLock lock(&totals.mu);
+      ++totals.sent_by_class[static_cast<size_t>(s.klass)];
       if (ack.code() == 0) {
         totals.ack_ms.push_back(absl::ToDoubleMilliseconds(now - s.at));
         totals.events += ack.accepted() - static_cast<uint32_t>(s.samples);
@@ -244,6 +256,7 @@ void RunStream(const Flags& f, grpc::Channel& channel, const std::vector<Templat
           totals.acked_ids.emplace_back(s.first_id, s.first_id + static_cast<uint64_t>(s.events));
       } else if (ack.code() == static_cast<int>(absl::StatusCode::kResourceExhausted)) {
         ++totals.refused;
+        ++totals.refused_by_class[static_cast<size_t>(s.klass)];
       } else {
         ++totals.other_errors;
       }
@@ -278,7 +291,7 @@ void RunStream(const Flags& f, grpc::Channel& channel, const std::vector<Templat
     {
       absl::MutexLock lock(&mu);
       pending.push_back(
-          {clock.MonotonicNow(), first, static_cast<int>(t.id_offsets.size()), t.samples});
+          {clock.MonotonicNow(), first, static_cast<int>(t.id_offsets.size()), t.samples, t.klass});
     }
     if (!stream->Write(buffer)) break;
   }
@@ -330,6 +343,7 @@ double Percentile(std::vector<double>& v, double p) {
 }
 
 int Main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   Flags f;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -438,6 +452,12 @@ int Main(int argc, char** argv) {
   std::printf("refused (RESOURCE_EXHAUSTED): %" PRId64 " batches; item rejects %" PRId64
               "; other errors %" PRId64 "\n",
               totals.refused, totals.rejected_items, totals.other_errors);
+  std::printf("refused by class (refused/sent batches):");
+  for (size_t c = 0; c < 3; ++c) {
+    std::printf(" %s %" PRId64 "/%" PRId64, kClassNames[c], totals.refused_by_class[c],
+                totals.sent_by_class[c]);
+  }
+  std::printf("\n");
   std::printf("server CPU: %.2f s (%.2f cores), %.2f us per item; client CPU %.2f s\n",
               after.cpu_seconds - before.cpu_seconds,
               (after.cpu_seconds - before.cpu_seconds) / elapsed,
