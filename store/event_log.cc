@@ -352,7 +352,10 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const EventLogOptions& 
   cf_options.write_buffer_size = options.write_buffer_bytes;
   cf_options.compression = rocksdb::kLZ4Compression;
   cf_options.bottommost_compression = rocksdb::kZSTD;
-  cf_options.level_compaction_dynamic_level_bytes = true;
+  // The request log is append-mostly and dropped a day at a time: universal compaction
+  // rewrites each record far fewer times than leveled compaction, which at ingest rates cost
+  // about a sixth of the daemon's CPU.
+  cf_options.compaction_style = rocksdb::kCompactionStyleUniversal;
   rocksdb::BlockBasedTableOptions table;
   table.block_size = 16 * 1024;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
