@@ -6,10 +6,12 @@
 //   critical  server and GPU samples, annotations, and events of `critical` priority;
 //   normal    other events (`normal`, empty or unknown priority) and kernel summaries;
 //   low       events of `batch` or `shadow` priority only.
-// The `AdmissionQueue` holds batches waiting for a worker in one FIFO per class and hands the
-// most important first. It is bounded in batches and in bytes; each class may fill it only up
-// to its watermark, so under overload `low` is refused first, then `normal`, and `critical`
-// keeps the last share of the queue to itself. A refused batch gets RESOURCE_EXHAUSTED with a
+// The `AdmissionQueue` holds batches waiting for a worker. It is bounded in batches and in
+// bytes; each class may fill it only up to its watermark, so under overload `low` is refused
+// first, then `normal`, and `critical` keeps the last share of the queue to itself. Admitted
+// batches are served first come, first served: priority decides what gets in, never how long
+// an admitted batch waits (strict priority service would starve admitted low batches, and
+// with them every later ack of their stream). A refused batch gets RESOURCE_EXHAUSTED with a
 // retry hint from the caller; nothing is ever queued past the bounds.
 //
 // Thread safety: ClassifyBatch is a pure function. AdmissionQueue is safe from any thread.
@@ -87,27 +89,23 @@ class AdmissionQueue {
         static_cast<double>(bytes_ + bytes) > share * static_cast<double>(options_.max_bytes)) {
       return Verdict::kOverloaded;
     }
-    queues_[static_cast<size_t>(p)].push_back({bytes, std::move(payload)});
+    queue_.push_back({bytes, std::move(payload)});
     ++queued_;
     bytes_ += bytes;
     return Verdict::kAdmitted;
   }
 
-  // Blocks until a batch is queued (most important class first) or the queue is closed and
-  // empty (returns nullopt). The batch's bytes stay charged until Release(bytes).
+  // Blocks until a batch is queued (oldest first) or the queue is closed and empty (returns
+  // nullopt). The batch's bytes stay charged until Release(bytes).
   std::optional<std::pair<size_t, Payload>> Pop() {
     absl::MutexLock lock(&mu_);
     mu_.Await(absl::Condition(this, &AdmissionQueue::ReadyOrStopped));
-    for (int c = kNumPriorities - 1; c >= 0; --c) {
-      auto& q = queues_[static_cast<size_t>(c)];
-      if (q.empty()) continue;
-      Entry e = std::move(q.front());
-      q.pop_front();
-      --queued_;
-      ++running_;
-      return std::make_pair(e.bytes, std::move(e.payload));
-    }
-    return std::nullopt;
+    if (queue_.empty()) return std::nullopt;
+    Entry e = std::move(queue_.front());
+    queue_.pop_front();
+    --queued_;
+    ++running_;
+    return std::make_pair(e.bytes, std::move(e.payload));
   }
 
   // Ends the charge of a batch returned by Pop.
@@ -154,7 +152,7 @@ class AdmissionQueue {
 
   const AdmissionOptions options_;
   mutable absl::Mutex mu_;
-  std::array<std::deque<Entry>, kNumPriorities> queues_ ABSL_GUARDED_BY(mu_);
+  std::deque<Entry> queue_ ABSL_GUARDED_BY(mu_);
   size_t queued_ ABSL_GUARDED_BY(mu_) = 0;
   size_t running_ ABSL_GUARDED_BY(mu_) = 0;
   size_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
