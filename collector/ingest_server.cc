@@ -439,6 +439,9 @@ absl::StatusOr<std::unique_ptr<IngestServer>> IngestServer::Start(
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen_address, credentials, &impl->port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
+  grpc::ResourceQuota quota("candor-ingest");
+  quota.Resize(options.max_transport_bytes);
+  builder.SetResourceQuota(quota);
   builder.RegisterService(impl->service.get());
   impl->server = builder.BuildAndStart();
   if (impl->server == nullptr || impl->port == 0) {

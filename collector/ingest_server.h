@@ -66,6 +66,10 @@ struct IngestServerOptions {
   // the per-stream window this bounds the memory of batches read but not yet admitted.
   // Default: 1024.
   size_t max_streams = 1024;
+  // Memory gRPC itself may use for connections, streams and read buffers (its resource
+  // quota): past it, gRPC shrinks flow-control windows and refuses new work, so a flood of
+  // clients cannot take the daemon's memory. Default: 512 MiB.
+  size_t max_transport_bytes = 512u << 20;
   // Retry hint given with RESOURCE_EXHAUSTED. Default: 200 ms.
   absl::Duration retry_after = absl::Milliseconds(200);
   IngestTlsOptions tls;

@@ -221,6 +221,20 @@ TEST_F(IngestServerTest, NewEntitiesPastTheCardinalityLimitAreRejectedPerItem) {
               HasSubstr("candor_ingest_rejected_items_total{reason=\"cardinality_limit\"} 1"));
 }
 
+TEST_F(IngestServerTest, OversizeMessagesAreRefusedByTheTransport) {
+  IngestServerOptions options;
+  options.max_message_bytes = 4096;
+  Start(options);
+  std::vector<candor::v1::IngestItem> items;
+  for (int i = 0; i < 400; ++i) items.push_back(Event(absl::StrCat("big-", i), Now()));
+  grpc::ClientContext ctx;
+  candor::v1::IngestAck ack;
+  grpc::Status st = stub_->Write(&ctx, Batch(1, items), &ack);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(st.error_message(), HasSubstr("larger than max"));
+  EXPECT_TRUE(log_->FindByRequestId("big-0")->empty());
+}
+
 TEST_F(IngestServerTest, ShutdownAcknowledgesInFlightAndRefusesNew) {
   grpc::ClientContext ctx;
   candor::v1::IngestAck ack;
