@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <civetweb.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,7 +20,7 @@
 #include "common/status.h"
 #include "common/strings.h"
 #include "common/time_util.h"
-#include "exporters/tls_frontend.h"
+#include "exporters/openssl_compat/openssl_compat.h"
 
 namespace candor::exporters {
 namespace {
@@ -76,7 +77,11 @@ void PokeListener(const std::string& host, int port) {
 // civetweb initialises its library once per process.
 void InitCivetwebOnce() {
   static std::once_flag once;
-  std::call_once(once, [] { mg_init_library(MG_FEATURES_TLS); });
+  std::call_once(once, [] {
+    // The compatibility library must already be loaded when civetweb looks up OpenSSL.
+    CANDOR_CHECK(candor_openssl_compat_present() == 1);
+    mg_init_library(MG_FEATURES_TLS);
+  });
 }
 
 }  // namespace
@@ -139,11 +144,6 @@ struct HttpServer::Impl {
   Clock* clock = nullptr;
   mg_context* ctx = nullptr;
   std::string host;
-  // With TLS, the public listener; civetweb then serves plaintext on a private port.
-  std::unique_ptr<TlsFrontend> tls_frontend;
-  // Where civetweb itself listens (the private port with TLS).
-  std::string civet_host;
-  int civet_port = 0;
 
   // Index of the route for `path`, or -1.
   int Match(std::string_view path) const {
@@ -182,12 +182,15 @@ struct HttpServer::Impl {
                                       " bytes exceeds the limit of ", options.max_body_bytes)));
     }
     if (info->content_length > 0) req->body.reserve(static_cast<size_t>(info->content_length));
-    char buf[65536];
+    // Read straight into the body: civetweb's worker stacks are small.
+    constexpr size_t kChunk = 16384;
     while (true) {
-      const int n = mg_read(conn, buf, sizeof(buf));
+      const size_t old_size = req->body.size();
+      req->body.resize(old_size + kChunk);
+      const int n = mg_read(conn, req->body.data() + old_size, kChunk);
+      req->body.resize(old_size + static_cast<size_t>(std::max(n, 0)));
       if (n < 0) return HttpResponse::Json(400, ErrorJson("error reading the request body"));
       if (n == 0) break;
-      req->body.append(buf, static_cast<size_t>(n));
       if (req->body.size() > options.max_body_bytes) {
         return HttpResponse::Json(413, ErrorJson(absl::StrCat("request body exceeds the limit of ",
                                                               options.max_body_bytes, " bytes")));
@@ -203,11 +206,8 @@ struct HttpServer::Impl {
     req.method = info->request_method ? info->request_method : "";
     req.path = info->local_uri ? info->local_uri : "/";
     req.remote_addr = info->remote_addr;
-    if (tls_frontend != nullptr) {
-      if (std::optional<TlsPeer> peer = tls_frontend->PeerOf(info->remote_port); peer) {
-        req.client_cert_subject = peer->client_cert_subject;
-        req.remote_addr = peer->remote_addr;
-      }
+    if (info->client_cert != nullptr && info->client_cert->subject != nullptr) {
+      req.client_cert_subject = info->client_cert->subject;
     }
     for (int i = 0; i < info->num_headers; ++i) {
       std::string name = info->http_headers[i].name ? info->http_headers[i].name : "";
@@ -259,6 +259,28 @@ struct HttpServer::Impl {
 
   static int Callback(mg_connection* conn, void* data) {
     return static_cast<Impl*>(data)->Handle(conn);
+  }
+
+  static int InitSsl(void* ssl_ctx, void* user_data) {
+    auto* self = static_cast<Impl*>(user_data);
+    auto* ctx = static_cast<SSL_CTX*>(ssl_ctx);
+    const HttpTlsOptions& tls = self->options.tls;
+    if (SSL_CTX_use_certificate_chain_file(ctx, tls.cert_file.c_str()) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, tls.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+      CANDOR_LOG_ERROR("http", "cannot load TLS certificate or key",
+                       {{"cert_file", tls.cert_file}, {"key_file", tls.key_file}});
+      return -1;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    if (!tls.client_ca_file.empty()) {
+      if (SSL_CTX_load_verify_locations(ctx, tls.client_ca_file.c_str(), nullptr) != 1) {
+        CANDOR_LOG_ERROR("http", "cannot load client CA", {{"file", tls.client_ca_file}});
+        return -1;
+      }
+      SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    }
+    return 1;  // Configured here; civetweb must not load certificates itself.
   }
 
   static int LogMessage(const mg_connection*, const char* message) {
@@ -318,11 +340,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOp
                                            {{"handler", "none"}, {"code", "4xx"}});
   }
 
-  // civetweb 1.15 cannot drive OpenSSL 3 (it looks up SSL_get_peer_certificate, gone from
-  // libssl 3, and calls it on every connection), so TLS is terminated by TlsFrontend and
-  // civetweb serves plaintext on a private loopback port behind it.
-  const std::string ports =
-      tls ? std::string("127.0.0.1:0") : absl::StrCat(host_port.first, ":", host_port.second);
+  const std::string ports = absl::StrCat(host_port.first, ":", host_port.second, tls ? "s" : "");
   const std::string threads = absl::StrCat(options.num_threads);
   const std::string keep_alive = absl::StrCat(options.keep_alive_timeout_ms);
   std::vector<const char*> opts = {"listening_ports",
@@ -342,6 +360,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOp
   mg_callbacks callbacks;
   std::memset(&callbacks, 0, sizeof(callbacks));
   callbacks.log_message = &Impl::LogMessage;
+  if (tls) callbacks.init_ssl = &Impl::InitSsl;
 
   impl->ctx = mg_start(&callbacks, impl.get(), opts.data());
   if (impl->ctx == nullptr) {
@@ -354,25 +373,9 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOp
 
   mg_server_port bound[4];
   const int n = mg_get_server_ports(impl->ctx, 4, bound);
-  if (n < 1) return absl::InternalError("HTTP server started but reports no listening port");
-  int port = bound[0].port;
-  impl->civet_host = tls ? "127.0.0.1" : host_port.first;
-  impl->civet_port = port;
-  if (tls) {
-    absl::StatusOr<std::unique_ptr<TlsFrontend>> frontend =
-        TlsFrontend::Start(host_port.first == "0.0.0.0" ? "0.0.0.0" : host_port.first,
-                           host_port.second, options.tls.cert_file, options.tls.key_file,
-                           options.tls.client_ca_file, port, options.num_threads * 16);
-    if (!frontend.ok()) {
-      mg_stop(impl->ctx);
-      impl->ctx = nullptr;
-      return frontend.status();
-    }
-    impl->tls_frontend = *std::move(frontend);
-    port = impl->tls_frontend->port();
-  }
   auto server = std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
-  server->port_ = port;
+  if (n < 1) return absl::InternalError("HTTP server started but reports no listening port");
+  server->port_ = bound[0].port;
   return server;
 }
 
@@ -380,7 +383,6 @@ std::string HttpServer::address() const { return absl::StrCat(impl_->host, ":", 
 
 void HttpServer::Stop() {
   if (!impl_ || impl_->ctx == nullptr) return;
-  if (impl_->tls_frontend) impl_->tls_frontend->Stop();
   // civetweb's accept loop notices the stop flag only when its poll wakes (every 2 s); a
   // connection to the listener wakes it at once.
   absl::Mutex mu;
@@ -391,7 +393,7 @@ void HttpServer::Stop() {
     done = true;
   });
   for (int attempt = 0; attempt < 100; ++attempt) {
-    PokeListener(impl_->civet_host, impl_->civet_port);
+    PokeListener(impl_->host, port_);
     absl::MutexLock lock(&mu);
     if (impl_->clock->AwaitWithDeadline(&mu, absl::Condition(&done),
                                         impl_->clock->MonotonicNow() + absl::Milliseconds(20))) {

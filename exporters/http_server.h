@@ -3,9 +3,7 @@
 // Routes are matched by exact path first, then by the longest matching prefix route. Request
 // bodies larger than `max_body_bytes` get 413, unknown paths 404, a route with the wrong method
 // 405, all with a JSON body `{"status":"error","error":"..."}`. Handlers run on the server's
-// worker threads, concurrently; they must be thread-safe. TLS and mutual TLS are optional;
-// they are terminated by an OpenSSL frontend (exporters/tls_frontend.h) in front of civetweb,
-// which then listens in plaintext on a private loopback port.
+// worker threads, concurrently; they must be thread-safe. TLS and mutual TLS are optional.
 //
 // Thread safety: Start/Stop from one thread; port() from any thread.
 
