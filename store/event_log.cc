@@ -1,12 +1,14 @@
 #include "store/event_log.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
-#include <array>
 #include <deque>
 #include <map>
 #include <queue>
@@ -14,42 +16,15 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/time/civil_time.h"
 #include "common/log.h"
 #include "common/status.h"
 #include "common/strings.h"
+#include "store/event_log_format.h"
 
 namespace candor::store {
 namespace {
 
-void AppendBigEndian64(std::string* out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));
-}
-
-uint64_t ReadBigEndian64(std::string_view s) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(s[static_cast<size_t>(i)]);
-  return v;
-}
-
-void AppendVarint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-bool ReadVarint(std::string_view* in, uint64_t* v) {
-  *v = 0;
-  for (int shift = 0; shift < 64 && !in->empty(); shift += 7) {
-    const uint8_t b = static_cast<uint8_t>(in->front());
-    in->remove_prefix(1);
-    *v |= static_cast<uint64_t>(b & 0x7f) << shift;
-    if ((b & 0x80) == 0) return true;
-  }
-  return false;
-}
+using namespace event_log_format;  // NOLINT: the format's vocabulary is this file's too.
 
 // RocksDB's status as an absl::Status with the same meaning, prefixed with `context`.
 absl::Status FromRocks(const rocksdb::Status& s, std::string_view context = "") {
@@ -66,105 +41,79 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view context = "") 
   return absl::InternalError(message);
 }
 
-constexpr std::string_view kFormatVersion = "1";
-constexpr std::string_view kFormatKey = "format_version";
-constexpr std::string_view kPartitionPrefix = "events_";
-constexpr std::string_view kMetaCf = "meta";
-constexpr std::string_view kTransitionsCf = "transitions";
-constexpr char kRecordTag = 'i';
-constexpr char kRequestTag = 'r';
-constexpr char kTraceTag = 't';
-constexpr char kTimeTag = 'T';
-constexpr uint8_t kRecordFormat = 1;
+rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+std::string_view ToView(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
 
-// Signed milliseconds mapped to an order-preserving unsigned key.
-uint64_t TimeKey(absl::Time t) {
-  return static_cast<uint64_t>(absl::ToUnixMillis(t)) ^ (uint64_t{1} << 63);
-}
-absl::Time FromTimeKey(uint64_t k) {
-  return absl::FromUnixMillis(static_cast<int64_t>(k ^ (uint64_t{1} << 63)));
-}
+// Per column-family options for each part of a day's partition.
+struct PartOptions {
+  rocksdb::ColumnFamilyOptions records;
+  rocksdb::ColumnFamilyOptions ids;
+  rocksdb::ColumnFamilyOptions spans;
 
-// Days since the Unix epoch (UTC) of `t`.
-int64_t DayOf(absl::Time t) {
-  return absl::ToUnixSeconds(t) >= 0 ? absl::ToUnixSeconds(t) / 86400
-                                     : (absl::ToUnixSeconds(t) - 86399) / 86400;
-}
+  explicit PartOptions(size_t write_buffer_bytes) {
+    // Records are keyed by sequence number, so every flushed file covers a key range after all
+    // earlier ones. With the same compression at every level, leveled compaction moves such
+    // files down without rewriting them: a record is compressed once, at flush.
+    records.write_buffer_size = write_buffer_bytes;
+    records.compression = rocksdb::kZSTD;
+    records.bottommost_compression = rocksdb::kDisableCompressionOption;
+    records.compression_opts.level = 1;
+    records.level_compaction_dynamic_level_bytes = true;
+    rocksdb::BlockBasedTableOptions record_table;
+    record_table.block_size = 32 * 1024;
+    records.table_factory.reset(rocksdb::NewBlockBasedTableFactory(record_table));
 
-std::string PartitionName(int64_t day) {
-  return absl::StrCat(
-      Sv(kPartitionPrefix),
-      absl::FormatTime("%Y%m%d", absl::FromUnixSeconds(day * 86400), absl::UTCTimeZone()));
-}
+    // Id keys land at random positions; a hash-bucketed memtable on the 9-byte prefix (tag and
+    // id hash) makes each insert O(1), and a prefix bloom filter skips files on lookup.
+    // The bucket array lives in the memtable's arena: 2^16 buckets are 512 KiB, a small part
+    // of the memtable, and keep buckets to a few entries each.
+    ids.write_buffer_size = std::max<size_t>(write_buffer_bytes / 2, 8u << 20);
+    ids.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(kIdPrefixBytes));
+    ids.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(1 << 16));
+    ids.memtable_prefix_bloom_size_ratio = 0.05;
+    ids.compression = rocksdb::kLZ4Compression;
+    ids.compaction_style = rocksdb::kCompactionStyleUniversal;
+    rocksdb::BlockBasedTableOptions id_table;
+    id_table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    id_table.whole_key_filtering = false;
+    ids.table_factory.reset(rocksdb::NewBlockBasedTableFactory(id_table));
 
-std::optional<int64_t> ParsePartitionName(std::string_view name) {
-  if (!name.starts_with(kPartitionPrefix)) return std::nullopt;
-  const std::string_view digits = name.substr(kPartitionPrefix.size());
-  if (digits.size() != 8 ||
-      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return std::nullopt;
+    // One small key per commit group and minute.
+    spans.write_buffer_size = 4u << 20;
+    spans.compression = rocksdb::kLZ4Compression;
   }
-  auto number = [&](size_t pos, size_t len) {
-    int v = 0;
-    for (size_t i = pos; i < pos + len; ++i) v = v * 10 + (digits[i] - '0');
-    return v;
-  };
-  const absl::CivilDay day(number(0, 4), number(4, 2), number(6, 2));
-  return DayOf(absl::FromCivil(day, absl::UTCTimeZone()));
-}
 
-std::string RecordKey(uint64_t seq) {
-  std::string k(1, kRecordTag);
-  AppendBigEndian64(&k, seq);
-  return k;
-}
-
-std::string IdPrefix(char tag, std::string_view id) {
-  std::string k(1, tag);
-  AppendVarint(&k, id.size());
-  k.append(id);
-  return k;
-}
-
-std::string EncodeRecord(const LogRecord& r) {
-  std::string v;
-  v.reserve(r.payload.size() + 32);
-  v.push_back(static_cast<char>(kRecordFormat));
-  v.push_back(static_cast<char>(r.kind));
-  AppendBigEndian64(&v, TimeKey(r.event_time));
-  AppendVarint(&v, r.entities.size());
-  for (const std::string& e : r.entities) {
-    AppendVarint(&v, e.size());
-    v.append(e);
-  }
-  v.append(r.payload);
-  return v;
-}
-
-absl::StatusOr<StoredRecord> DecodeRecord(uint64_t seq, std::string_view v) {
-  StoredRecord out;
-  out.seq = seq;
-  if (v.size() < 10 || static_cast<uint8_t>(v[0]) != kRecordFormat) {
-    return absl::DataLossError(absl::StrCat("event log record ", seq, " is corrupt"));
-  }
-  out.kind = static_cast<uint8_t>(v[1]);
-  out.event_time = FromTimeKey(ReadBigEndian64(v.substr(2, 8)));
-  v.remove_prefix(10);
-  uint64_t n = 0;
-  if (!ReadVarint(&v, &n) || n > 1024) {
-    return absl::DataLossError(absl::StrCat("event log record ", seq, " has a bad entity list"));
-  }
-  for (uint64_t i = 0; i < n; ++i) {
-    uint64_t len = 0;
-    if (!ReadVarint(&v, &len) || len > v.size()) {
-      return absl::DataLossError(absl::StrCat("event log record ", seq, " is truncated"));
+  const rocksdb::ColumnFamilyOptions& For(PartitionPart part) const {
+    switch (part) {
+      case PartitionPart::kRecords:
+        return records;
+      case PartitionPart::kIds:
+        return ids;
+      case PartitionPart::kSpans:
+        return spans;
     }
-    out.entities.emplace_back(v.substr(0, len));
-    v.remove_prefix(len);
+    return records;
   }
-  out.payload = std::string(v);
-  return out;
-}
+};
+
+// The column families of one day.
+struct Partition {
+  rocksdb::ColumnFamilyHandle* records = nullptr;
+  rocksdb::ColumnFamilyHandle* ids = nullptr;
+  rocksdb::ColumnFamilyHandle* spans = nullptr;
+
+  rocksdb::ColumnFamilyHandle*& Part(PartitionPart part) {
+    switch (part) {
+      case PartitionPart::kRecords:
+        return records;
+      case PartitionPart::kIds:
+        return ids;
+      case PartitionPart::kSpans:
+        return spans;
+    }
+    return records;
+  }
+};
 
 }  // namespace
 
@@ -178,16 +127,15 @@ struct EventLog::Impl {
 
   EventLogOptions options;
   Clock* clock = nullptr;
+  std::unique_ptr<PartOptions> part_options;
   std::unique_ptr<rocksdb::DB> db;
   rocksdb::ColumnFamilyHandle* meta = nullptr;
   rocksdb::ColumnFamilyHandle* transitions = nullptr;
-  rocksdb::ColumnFamilyHandle* default_cf = nullptr;
-  std::vector<rocksdb::ColumnFamilyHandle*> unknown_cfs;  // Held only to be released.
-  rocksdb::ColumnFamilyOptions partition_options;
+  std::vector<rocksdb::ColumnFamilyHandle*> other_cfs;  // default; held only to be released.
 
   // Partitions by day. Readers hold a shared lock for the duration of a read.
   mutable absl::Mutex cf_mu;
-  std::map<int64_t, rocksdb::ColumnFamilyHandle*> partitions ABSL_GUARDED_BY(cf_mu);
+  std::map<int64_t, Partition> partitions ABSL_GUARDED_BY(cf_mu);
 
   absl::Mutex mu;
   std::deque<Writer*> queue ABSL_GUARDED_BY(mu);
@@ -204,11 +152,15 @@ struct EventLog::Impl {
   ~Impl() {
     if (db == nullptr) return;
     absl::MutexLock lock(&cf_mu);
-    for (auto& [day, h] : partitions) db->DestroyColumnFamilyHandle(h);
-    for (auto* h : {meta, transitions, default_cf}) {
+    for (auto& [day, p] : partitions) {
+      for (PartitionPart part : kAllParts) {
+        if (p.Part(part) != nullptr) db->DestroyColumnFamilyHandle(p.Part(part));
+      }
+    }
+    for (auto* h : {meta, transitions}) {
       if (h != nullptr) db->DestroyColumnFamilyHandle(h);
     }
-    for (auto* h : unknown_cfs) db->DestroyColumnFamilyHandle(h);
+    for (auto* h : other_cfs) db->DestroyColumnFamilyHandle(h);
     db->Close();
   }
 
@@ -218,39 +170,44 @@ struct EventLog::Impl {
     return w;
   }
 
+  // Creates whichever column families of `p` (the partition of `day`) are missing.
+  absl::Status CompletePartition(int64_t day, Partition& p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(cf_mu) {
+    for (PartitionPart part : kAllParts) {
+      if (p.Part(part) != nullptr) continue;
+      CANDOR_RETURN_IF_ERROR(FromRocks(db->CreateColumnFamily(
+          part_options->For(part), PartitionName(part, day), &p.Part(part))));
+    }
+    return absl::OkStatus();
+  }
+
   // Returns the partition for `day`, creating it if needed.
-  absl::StatusOr<rocksdb::ColumnFamilyHandle*> Partition(int64_t day) {
+  absl::StatusOr<Partition> GetPartition(int64_t day) {
     {
       absl::ReaderMutexLock lock(&cf_mu);
       auto it = partitions.find(day);
       if (it != partitions.end()) return it->second;
     }
     absl::MutexLock lock(&cf_mu);
-    auto it = partitions.find(day);
-    if (it != partitions.end()) return it->second;
-    rocksdb::ColumnFamilyHandle* h = nullptr;
-    CANDOR_RETURN_IF_ERROR(
-        FromRocks(db->CreateColumnFamily(partition_options, PartitionName(day), &h)));
-    partitions[day] = h;
-    return h;
+    Partition& p = partitions[day];
+    CANDOR_RETURN_IF_ERROR(CompletePartition(day, p));
+    return p;
   }
 
   int64_t OldestAllowedDay() const { return DayOf(clock->Now() - options.retention); }
 
   absl::Status WriteGroup(const std::vector<Writer*>& group) {
-    // Keys go into the batch grouped by kind (records, then each index) and sorted within a
-    // kind: the memtable's skiplist reuses the position of the previous insert, so nearby
-    // consecutive keys are far cheaper to insert than the interleaved, random order of
-    // record-by-record puts.
-    struct Entry {
+    struct IdEntry {
       rocksdb::ColumnFamilyHandle* cf;
       std::string key;
     };
-    std::vector<Entry> records;
-    std::vector<std::string> values;
-    std::array<std::vector<Entry>, 3> index;  // By time, request id, trace id.
+    rocksdb::WriteBatch batch;
+    std::vector<IdEntry> ids;
+    std::map<std::pair<rocksdb::ColumnFamilyHandle*, int64_t>, TimeSpan> spans;
     uint64_t seq = next_seq;
     const int64_t oldest = OldestAllowedDay();
+    const int64_t span_ms = absl::ToInt64Milliseconds(kTimeSpan);
+    int64_t p_day = INT64_MIN;  // The day of `p`, which nearly every record shares.
+    Partition p;
     for (Writer* w : group) {
       w->first_seq = seq;
       for (const LogRecord& r : w->records) {
@@ -260,31 +217,30 @@ struct EventLog::Impl {
               absl::StrCat("record event time is beyond the event log retention of ",
                            absl::FormatDuration(options.retention)));
         }
-        CANDOR_ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * cf, Partition(day));
+        if (day != p_day) {
+          CANDOR_ASSIGN_OR_RETURN(p, GetPartition(day));
+          p_day = day;
+        }
+        batch.Put(p.records, RecordKey(seq), EncodeRecord(r));
+        TimeSpan& span = spans[{p.spans, absl::ToUnixMillis(r.event_time) / span_ms}];
+        span.min_time = std::min(span.min_time, r.event_time);
+        span.max_time = std::max(span.max_time, r.event_time);
+        span.seqs.push_back(seq);
         std::string seq_be;
         AppendBigEndian64(&seq_be, seq);
-        records.push_back({cf, RecordKey(seq)});
-        values.push_back(EncodeRecord(r));
-        std::string tkey(1, kTimeTag);
-        AppendBigEndian64(&tkey, TimeKey(r.event_time));
-        index[0].push_back({cf, tkey + seq_be});
         if (!r.request_id.empty()) {
-          index[1].push_back({cf, IdPrefix(kRequestTag, r.request_id) + seq_be});
+          ids.push_back({p.ids, IdPrefix(kRequestTag, r.request_id) + seq_be});
         }
-        if (!r.trace_id.empty()) index[2].push_back({cf, IdPrefix(kTraceTag, r.trace_id) + seq_be});
+        if (!r.trace_id.empty() && r.trace_id != r.request_id) {
+          ids.push_back({p.ids, IdPrefix(kTraceTag, r.trace_id) + seq_be});
+        }
         ++seq;
       }
     }
-    rocksdb::WriteBatch batch;
-    for (size_t i = 0; i < records.size(); ++i) {
-      batch.Put(records[i].cf, records[i].key, values[i]);
+    for (const auto& [where, span] : spans) {
+      batch.Put(where.first, TimeSpanKey(span), TimeSpanValue(span));
     }
-    for (std::vector<Entry>& keys : index) {
-      std::sort(keys.begin(), keys.end(), [](const Entry& a, const Entry& b) {
-        return a.cf != b.cf ? a.cf < b.cf : a.key < b.key;
-      });
-      for (const Entry& e : keys) batch.Put(e.cf, e.key, rocksdb::Slice());
-    }
+    for (const IdEntry& e : ids) batch.Put(e.cf, e.key, rocksdb::Slice());
     CANDOR_RETURN_IF_ERROR(FromRocks(db->Write(WriteOpts(), &batch)));
     const uint64_t count = seq - next_seq;
     next_seq = seq;
@@ -302,44 +258,67 @@ struct EventLog::Impl {
     }
   }
 
-  absl::StatusOr<StoredRecord> GetRecord(rocksdb::ColumnFamilyHandle* cf, uint64_t seq) const {
+  absl::StatusOr<StoredRecord> GetRecord(const Partition& p, uint64_t seq) const {
     std::string value;
-    CANDOR_RETURN_IF_ERROR(FromRocks(db->Get(rocksdb::ReadOptions(), cf, RecordKey(seq), &value)));
+    CANDOR_RETURN_IF_ERROR(
+        FromRocks(db->Get(rocksdb::ReadOptions(), p.records, RecordKey(seq), &value)));
     return DecodeRecord(seq, value);
   }
 
   absl::StatusOr<std::vector<StoredRecord>> FindById(char tag, std::string_view id,
                                                      size_t limit) const {
     std::vector<StoredRecord> out;
+    if (tag == kTraceTag) {
+      // Records whose trace id equals their request id are only under the request-id index.
+      CANDOR_ASSIGN_OR_RETURN(std::vector<StoredRecord> same, FindById(kRequestTag, id, limit));
+      for (StoredRecord& r : same) {
+        if (r.trace_id == id) out.push_back(std::move(r));
+      }
+    }
     const std::string prefix = IdPrefix(tag, id);
+    rocksdb::ReadOptions read;
+    read.prefix_same_as_start = true;
     absl::ReaderMutexLock lock(&cf_mu);
     for (auto it = partitions.rbegin(); it != partitions.rend() && out.size() < limit; ++it) {
       std::vector<uint64_t> seqs;
-      std::unique_ptr<rocksdb::Iterator> iter(db->NewIterator(rocksdb::ReadOptions(), it->second));
+      std::unique_ptr<rocksdb::Iterator> iter(db->NewIterator(read, it->second.ids));
       for (iter->Seek(prefix); iter->Valid() && iter->key().starts_with(prefix); iter->Next()) {
         if (iter->key().size() != prefix.size() + 8) continue;
-        seqs.push_back(ReadBigEndian64(std::string_view(iter->key().data() + prefix.size(), 8)));
+        seqs.push_back(ReadBigEndian64(ToView(iter->key()).substr(prefix.size(), 8)));
       }
       CANDOR_RETURN_IF_ERROR(FromRocks(iter->status()));
       for (auto s = seqs.rbegin(); s != seqs.rend() && out.size() < limit; ++s) {
         CANDOR_ASSIGN_OR_RETURN(StoredRecord r, GetRecord(it->second, *s));
-        out.push_back(std::move(r));
+        // Different ids may share a hash: keep only true matches.
+        if ((tag == kRequestTag ? r.request_id : r.trace_id) == id) out.push_back(std::move(r));
       }
     }
     return out;
+  }
+
+  // Adds to `out` the records of `span` that `query` selects.
+  absl::Status CollectSpan(const Partition& p, const TimeSpan& span, const RecordQuery& query,
+                           std::vector<StoredRecord>* out) const {
+    for (uint64_t seq : span.seqs) {
+      CANDOR_ASSIGN_OR_RETURN(StoredRecord r, GetRecord(p, seq));
+      if (r.event_time < query.start || r.event_time >= query.end) continue;
+      if (query.kind.has_value() && r.kind != *query.kind) continue;
+      if (!query.entity.empty() &&
+          std::find(r.entities.begin(), r.entities.end(), query.entity) == r.entities.end()) {
+        continue;
+      }
+      out->push_back(std::move(r));
+    }
+    return absl::OkStatus();
   }
 };
 
 EventLog::EventLog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 EventLog::~EventLog() = default;
 
-absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const EventLogOptions& options,
-                                                         Clock& clock) {
-  if (options.path.empty()) return absl::InvalidArgumentError("event log path is empty");
-  auto impl = std::make_unique<Impl>();
-  impl->options = options;
-  impl->clock = &clock;
+namespace {
 
+rocksdb::DBOptions MakeDbOptions() {
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
@@ -347,37 +326,71 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const EventLogOptions& 
   db_options.max_background_jobs = 2;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_options.keep_log_file_num = 2;
+  // The hash-bucketed memtable of the id index does not support concurrent inserts; writes
+  // come from one group-commit leader at a time anyway.
+  db_options.allow_concurrent_memtable_write = false;
+  return db_options;
+}
 
-  rocksdb::ColumnFamilyOptions cf_options;
-  cf_options.write_buffer_size = options.write_buffer_bytes;
-  cf_options.compression = rocksdb::kLZ4Compression;
-  cf_options.bottommost_compression = rocksdb::kZSTD;
-  // The request log is append-mostly and dropped a day at a time: universal compaction
-  // rewrites each record far fewer times than leveled compaction, which at ingest rates cost
-  // about a sixth of the daemon's CPU.
-  cf_options.compaction_style = rocksdb::kCompactionStyleUniversal;
-  rocksdb::BlockBasedTableOptions table;
-  table.block_size = 16 * 1024;
-  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  impl->partition_options = cf_options;
+// Checks (or, for a new log, writes) the format version.
+absl::Status CheckFormatVersion(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* meta,
+                                const EventLogOptions& options) {
+  std::string version;
+  rocksdb::Status got = db.Get(rocksdb::ReadOptions(), meta, std::string(kFormatKey), &version);
+  if (got.IsNotFound()) {
+    rocksdb::WriteOptions w;
+    w.sync = options.sync;
+    return FromRocks(db.Put(w, meta, std::string(kFormatKey), std::string(kFormatVersion)));
+  }
+  CANDOR_RETURN_IF_ERROR(FromRocks(got));
+  if (version != kFormatVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("event log at ", options.path, " has format version ", version,
+                     "; this candor reads version ", Sv(kFormatVersion)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const EventLogOptions& options,
+                                                         Clock& clock) {
+  if (options.path.empty()) return absl::InvalidArgumentError("event log path is empty");
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->clock = &clock;
+  impl->part_options = std::make_unique<PartOptions>(options.write_buffer_bytes);
+  const rocksdb::DBOptions db_options = MakeDbOptions();
 
   std::vector<std::string> names;
-  rocksdb::Status list = rocksdb::DB::ListColumnFamilies(db_options, options.path, &names);
-  if (!list.ok()) names = {rocksdb::kDefaultColumnFamilyName};
+  if (!rocksdb::DB::ListColumnFamilies(db_options, options.path, &names).ok()) {
+    names = {rocksdb::kDefaultColumnFamilyName};
+  }
   for (std::string_view required : {kMetaCf, kTransitionsCf}) {
     if (std::find(names.begin(), names.end(), required) == names.end()) {
       names.emplace_back(required);
     }
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const std::string& n : names) descriptors.emplace_back(n, cf_options);
+  std::string unknown;
+  for (const std::string& n : names) {
+    auto part = ParsePartitionName(n);
+    const bool known = part.has_value() || n == kMetaCf || n == kTransitionsCf ||
+                       n == rocksdb::kDefaultColumnFamilyName;
+    if (!known) unknown = n;
+    descriptors.emplace_back(
+        n, part ? impl->part_options->For(part->first) : rocksdb::ColumnFamilyOptions());
+  }
+  if (!unknown.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "event log at ", options.path, " has an unknown column family \"", unknown, "\""));
+  }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   CANDOR_RETURN_IF_ERROR(
       FromRocks(rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw),
                 absl::StrCat("opening the event log at ", options.path)));
   impl->db.reset(raw);
-  std::string unknown;
   {
     absl::MutexLock lock(&impl->cf_mu);
     for (size_t i = 0; i < names.size(); ++i) {
@@ -385,44 +398,29 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const EventLogOptions& 
         impl->meta = handles[i];
       } else if (names[i] == kTransitionsCf) {
         impl->transitions = handles[i];
-      } else if (auto day = ParsePartitionName(names[i]); day.has_value()) {
-        impl->partitions[*day] = handles[i];
-      } else if (names[i] == rocksdb::kDefaultColumnFamilyName) {
-        impl->default_cf = handles[i];
+      } else if (auto part = ParsePartitionName(names[i]); part.has_value()) {
+        impl->partitions[part->second].Part(part->first) = handles[i];
       } else {
-        impl->unknown_cfs.push_back(handles[i]);
-        unknown = names[i];
+        impl->other_cfs.push_back(handles[i]);
       }
     }
+    // A crash between creating a day's column families leaves that day incomplete.
+    for (auto& [day, p] : impl->partitions) {
+      CANDOR_RETURN_IF_ERROR(impl->CompletePartition(day, p));
+    }
   }
-  if (!unknown.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "event log at ", options.path, " has an unknown column family \"", unknown, "\""));
-  }
-
-  std::string version;
-  rocksdb::Status got =
-      impl->db->Get(rocksdb::ReadOptions(), impl->meta, std::string(kFormatKey), &version);
-  if (got.IsNotFound()) {
-    CANDOR_RETURN_IF_ERROR(FromRocks(impl->db->Put(
-        impl->WriteOpts(), impl->meta, std::string(kFormatKey), std::string(kFormatVersion))));
-  } else if (!got.ok()) {
-    return FromRocks(got);
-  } else if (version != kFormatVersion) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("event log at ", options.path, " has format version ", version,
-                     "; this candor reads version ", Sv(kFormatVersion)));
-  }
+  CANDOR_RETURN_IF_ERROR(CheckFormatVersion(*impl->db, impl->meta, options));
 
   // The next sequence number follows the highest record in any partition.
   uint64_t last = 0;
   {
     absl::ReaderMutexLock lock(&impl->cf_mu);
-    for (auto& [day, cf] : impl->partitions) {
-      std::unique_ptr<rocksdb::Iterator> it(impl->db->NewIterator(rocksdb::ReadOptions(), cf));
-      it->SeekForPrev(RecordKey(UINT64_MAX));
-      if (it->Valid() && it->key().size() == 9 && it->key()[0] == kRecordTag) {
-        last = std::max(last, ReadBigEndian64(std::string_view(it->key().data() + 1, 8)));
+    for (auto& [day, p] : impl->partitions) {
+      std::unique_ptr<rocksdb::Iterator> it(
+          impl->db->NewIterator(rocksdb::ReadOptions(), p.records));
+      it->SeekToLast();
+      if (it->Valid() && it->key().size() == 8) {
+        last = std::max(last, ReadBigEndian64(ToView(it->key())));
       }
     }
   }
@@ -432,9 +430,8 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const EventLogOptions& 
     std::unique_ptr<rocksdb::Iterator> it(
         impl->db->NewIterator(rocksdb::ReadOptions(), impl->transitions));
     it->SeekToLast();
-    if (it->Valid() && it->key().size() >= 16) {
-      impl->transition_nonce.store(
-          ReadBigEndian64(std::string_view(it->key().data() + it->key().size() - 8, 8)));
+    if (it->Valid() && it->key().size() == 16) {
+      impl->transition_nonce.store(ReadBigEndian64(ToView(it->key()).substr(8, 8)));
     }
   }
   return std::unique_ptr<EventLog>(new EventLog(std::move(impl)));
@@ -466,7 +463,7 @@ absl::StatusOr<uint64_t> EventLog::Append(std::span<const LogRecord> records) {
     if (!self.status.ok()) return self.status;
     return self.first_seq;
   }
-  // This writer leads: it commits every writer queued so far in one batch.
+  // This writer leads: it commits every writer queued so far in one batch and one fsync.
   s.leader_busy = true;
   std::vector<Impl::Writer*> group(s.queue.begin(), s.queue.end());
   s.queue.clear();
@@ -500,35 +497,41 @@ absl::StatusOr<std::vector<StoredRecord>> EventLog::Query(const RecordQuery& que
   std::vector<StoredRecord> out;
   if (query.limit == 0) return out;
   const Impl& s = *impl_;
+  // Newest first: spans are visited by descending start time. Once `limit` records are held,
+  // a span starting more than kTimeSpan before the limit-th newest of them cannot hold a newer
+  // record, and neither can any span visited after it.
+  auto enough_before = [&](absl::Time span_start) {
+    if (out.size() < query.limit) return false;
+    std::nth_element(
+        out.begin(), out.begin() + static_cast<ptrdiff_t>(query.limit - 1), out.end(),
+        [](const StoredRecord& a, const StoredRecord& b) { return a.event_time > b.event_time; });
+    return span_start + kTimeSpan < out[query.limit - 1].event_time;
+  };
   absl::ReaderMutexLock lock(&s.cf_mu);
   for (auto it = s.partitions.rbegin(); it != s.partitions.rend(); ++it) {
     if (query.end != absl::InfiniteFuture() && it->first > DayOf(query.end)) continue;
     if (query.start != absl::InfinitePast() && it->first < DayOf(query.start)) break;
-    std::string lo(1, kTimeTag);
-    AppendBigEndian64(
-        &lo, TimeKey(query.start == absl::InfinitePast() ? absl::FromUnixMillis(INT64_MIN / 2)
-                                                         : query.start));
-    std::string hi(1, kTimeTag);
-    AppendBigEndian64(
-        &hi, TimeKey(query.end == absl::InfiniteFuture() ? absl::FromUnixMillis(INT64_MAX / 2)
-                                                         : query.end));
-    std::unique_ptr<rocksdb::Iterator> iter(s.db->NewIterator(rocksdb::ReadOptions(), it->second));
+    if (enough_before(absl::FromUnixSeconds((it->first + 1) * 86400))) break;
+    std::string hi;
+    AppendBigEndian64(&hi, query.end == absl::InfiniteFuture() ? UINT64_MAX : TimeKey(query.end));
+    std::unique_ptr<rocksdb::Iterator> iter(
+        s.db->NewIterator(rocksdb::ReadOptions(), it->second.spans));
+    TimeSpan span;
     for (iter->SeekForPrev(hi); iter->Valid(); iter->Prev()) {
-      const rocksdb::Slice k = iter->key();
-      if (k.size() != 17 || k[0] != kTimeTag || k.compare(lo) < 0) break;
-      if (k.compare(hi) >= 0) continue;
-      const uint64_t seq = ReadBigEndian64(std::string_view(k.data() + 9, 8));
-      CANDOR_ASSIGN_OR_RETURN(StoredRecord r, s.GetRecord(it->second, seq));
-      if (query.kind.has_value() && r.kind != *query.kind) continue;
-      if (!query.entity.empty() &&
-          std::find(r.entities.begin(), r.entities.end(), query.entity) == r.entities.end()) {
-        continue;
+      if (!DecodeTimeSpan(ToView(iter->key()), ToView(iter->value()), &span)) {
+        return absl::DataLossError("corrupt event log time index");
       }
-      out.push_back(std::move(r));
-      if (out.size() >= query.limit) return out;
+      if (span.min_time >= query.end) continue;
+      if (span.min_time + kTimeSpan < query.start || enough_before(span.min_time)) break;
+      if (span.max_time < query.start) continue;
+      CANDOR_RETURN_IF_ERROR(s.CollectSpan(it->second, span, query, &out));
     }
     CANDOR_RETURN_IF_ERROR(FromRocks(iter->status()));
   }
+  std::sort(out.begin(), out.end(), [](const StoredRecord& a, const StoredRecord& b) {
+    return a.event_time != b.event_time ? a.event_time > b.event_time : a.seq > b.seq;
+  });
+  if (out.size() > query.limit) out.resize(query.limit);
   return out;
 }
 
@@ -542,13 +545,15 @@ absl::Status EventLog::ScanSince(uint64_t after_seq,
   };
   std::vector<Cursor> cursors;
   auto valid_record = [](const rocksdb::Iterator& it) {
-    return it.Valid() && it.key().size() == 9 && it.key()[0] == kRecordTag;
+    return it.Valid() && it.key().size() == 8;
   };
-  for (auto& [day, cf] : s.partitions) {
-    Cursor c{std::unique_ptr<rocksdb::Iterator>(s.db->NewIterator(rocksdb::ReadOptions(), cf)), 0};
+  for (auto& [day, p] : s.partitions) {
+    Cursor c{
+        std::unique_ptr<rocksdb::Iterator>(s.db->NewIterator(rocksdb::ReadOptions(), p.records)),
+        0};
     c.it->Seek(RecordKey(after_seq + 1));
     if (valid_record(*c.it)) {
-      c.seq = ReadBigEndian64(std::string_view(c.it->key().data() + 1, 8));
+      c.seq = ReadBigEndian64(ToView(c.it->key()));
       cursors.push_back(std::move(c));
     } else {
       CANDOR_RETURN_IF_ERROR(FromRocks(c.it->status()));
@@ -562,13 +567,11 @@ absl::Status EventLog::ScanSince(uint64_t after_seq,
     const size_t i = heap.top();
     heap.pop();
     Cursor& c = cursors[i];
-    CANDOR_ASSIGN_OR_RETURN(
-        StoredRecord r,
-        DecodeRecord(c.seq, std::string_view(c.it->value().data(), c.it->value().size())));
+    CANDOR_ASSIGN_OR_RETURN(StoredRecord r, DecodeRecord(c.seq, ToView(c.it->value())));
     if (!fn(r)) return absl::OkStatus();
     c.it->Next();
     if (valid_record(*c.it)) {
-      c.seq = ReadBigEndian64(std::string_view(c.it->key().data() + 1, 8));
+      c.seq = ReadBigEndian64(ToView(c.it->key()));
       heap.push(i);
     } else {
       CANDOR_RETURN_IF_ERROR(FromRocks(c.it->status()));
@@ -600,9 +603,9 @@ absl::StatusOr<std::vector<StoredTransition>> EventLog::Transitions(
       impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->transitions));
   for (it->Seek(lo); it->Valid() && out.size() < query.limit; it->Next()) {
     if (it->key().size() != 16) continue;
-    const absl::Time t = FromTimeKey(ReadBigEndian64(std::string_view(it->key().data(), 8)));
+    const absl::Time t = FromTimeKey(ReadBigEndian64(ToView(it->key())));
     if (query.end != absl::InfiniteFuture() && t >= query.end) break;
-    std::string_view v(it->value().data(), it->value().size());
+    std::string_view v = ToView(it->value());
     uint64_t len = 0;
     if (!ReadVarint(&v, &len) || len > v.size()) {
       return absl::DataLossError("corrupt transition record");
@@ -617,15 +620,12 @@ absl::StatusOr<std::vector<StoredTransition>> EventLog::Transitions(
 
 absl::Status EventLog::PutMeta(std::string_view key, std::string_view value) {
   if (key == kFormatKey) return absl::InvalidArgumentError("reserved metadata key");
-  return FromRocks(impl_->db->Put(impl_->WriteOpts(), impl_->meta,
-                                  rocksdb::Slice(key.data(), key.size()),
-                                  rocksdb::Slice(value.data(), value.size())));
+  return FromRocks(impl_->db->Put(impl_->WriteOpts(), impl_->meta, ToSlice(key), ToSlice(value)));
 }
 
 absl::StatusOr<std::optional<std::string>> EventLog::GetMeta(std::string_view key) const {
   std::string value;
-  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->meta,
-                                     rocksdb::Slice(key.data(), key.size()), &value);
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->meta, ToSlice(key), &value);
   if (s.IsNotFound()) return std::optional<std::string>();
   CANDOR_RETURN_IF_ERROR(FromRocks(s));
   return std::optional<std::string>(std::move(value));
@@ -638,9 +638,13 @@ absl::StatusOr<int> EventLog::RunRetention() {
   {
     absl::MutexLock lock(&s.cf_mu);
     for (auto it = s.partitions.begin(); it != s.partitions.end() && it->first < oldest;) {
-      CANDOR_RETURN_IF_ERROR(FromRocks(s.db->DropColumnFamily(it->second)));
-      CANDOR_RETURN_IF_ERROR(FromRocks(s.db->DestroyColumnFamilyHandle(it->second)));
-      CANDOR_LOG_INFO("event_log", "dropped partition", {{"day", PartitionName(it->first)}});
+      for (PartitionPart part : kAllParts) {
+        rocksdb::ColumnFamilyHandle* h = it->second.Part(part);
+        CANDOR_RETURN_IF_ERROR(FromRocks(s.db->DropColumnFamily(h)));
+        CANDOR_RETURN_IF_ERROR(FromRocks(s.db->DestroyColumnFamilyHandle(h)));
+      }
+      CANDOR_LOG_INFO("event_log", "dropped partition",
+                      {{"day", PartitionName(PartitionPart::kRecords, it->first)}});
       it = s.partitions.erase(it);
       ++dropped;
     }
@@ -661,12 +665,14 @@ EventLogStats EventLog::Stats() const {
   stats.commit_groups = s.groups.load();
   absl::ReaderMutexLock lock(&s.cf_mu);
   stats.partitions = static_cast<int>(s.partitions.size());
-  for (auto& [day, cf] : s.partitions) {
-    uint64_t live = 0;
-    uint64_t mem = 0;
-    s.db->GetIntProperty(cf, "rocksdb.estimate-live-data-size", &live);
-    s.db->GetIntProperty(cf, "rocksdb.cur-size-all-mem-tables", &mem);
-    stats.approximate_bytes += live + mem;
+  for (auto& [day, p] : s.partitions) {
+    for (auto* cf : {p.records, p.ids, p.spans}) {
+      uint64_t live = 0;
+      uint64_t mem = 0;
+      s.db->GetIntProperty(cf, "rocksdb.estimate-live-data-size", &live);
+      s.db->GetIntProperty(cf, "rocksdb.cur-size-all-mem-tables", &mem);
+      stats.approximate_bytes += live + mem;
+    }
   }
   return stats;
 }

@@ -67,6 +67,8 @@ struct StoredRecord {
   uint64_t seq = 0;
   absl::Time event_time;
   uint8_t kind = 0;
+  std::string request_id;
+  std::string trace_id;
   std::vector<std::string> entities;
   std::string payload;
 };

@@ -3,6 +3,7 @@
 #include <deque>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/subprocess.h"
@@ -107,6 +108,50 @@ TEST_F(EventLogTest, FindsByTraceIdAndQueriesByTimeEntityAndKind) {
   q = RecordQuery{};
   q.limit = 1;
   EXPECT_EQ(log->Query(q)->size(), 1u);
+}
+
+TEST_F(EventLogTest, QueryIsExactlyNewestFirstAcrossOutOfOrderSpans) {
+  auto log = OpenLog();
+  // Records arrive out of event-time order over several groups and minutes.
+  std::vector<int> seconds = {300, 10, 250, 65, 190, 5, 299, 120, 60, 181};
+  for (int sec : seconds) {
+    std::vector<LogRecord> one = {
+        Record(kDay0 + absl::Seconds(sec), Keep(absl::StrCat("r", sec)), "p")};
+    ASSERT_TRUE(log->Append(one).ok());
+  }
+  std::vector<LogRecord> late = {Record(kDay0 + absl::Seconds(200), "late", "p"),
+                                 Record(kDay0 + absl::Seconds(1), "early", "p")};
+  ASSERT_TRUE(log->Append(late).ok());
+  RecordQuery q;
+  q.limit = 4;
+  auto newest = log->Query(q);
+  ASSERT_TRUE(newest.ok()) << newest.status();
+  std::vector<std::string> ids;
+  for (const auto& r : *newest) ids.push_back(r.request_id);
+  EXPECT_THAT(ids, ElementsAre("r300", "r299", "r250", "late"));
+  q.start = kDay0 + absl::Seconds(60);
+  q.end = kDay0 + absl::Seconds(121);
+  q.limit = 100;
+  ids.clear();
+  auto window = log->Query(q);
+  ASSERT_TRUE(window.ok());
+  for (const auto& r : *window) ids.push_back(r.request_id);
+  EXPECT_THAT(ids, ElementsAre("r120", "r65", "r60"));
+}
+
+TEST_F(EventLogTest, TraceIdEqualToRequestIdIsFoundBothWays) {
+  auto log = OpenLog();
+  LogRecord r = Record(kDay0, "same-id", "p");
+  r.trace_id = "same-id";
+  std::vector<LogRecord> batch = {r, Record(kDay0, "other", "q")};
+  batch[1].trace_id = "same-id";
+  ASSERT_TRUE(log->Append(batch).ok());
+  EXPECT_EQ(log->FindByRequestId("same-id")->size(), 1u);
+  auto by_trace = log->FindByTraceId("same-id");
+  ASSERT_TRUE(by_trace.ok());
+  EXPECT_EQ(by_trace->size(), 2u);
+  EXPECT_TRUE(log->FindByRequestId("absent")->empty());
+  EXPECT_EQ((*by_trace)[0].trace_id, "same-id");
 }
 
 TEST_F(EventLogTest, ScanSinceMergesPartitionsInSequenceOrder) {
