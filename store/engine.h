@@ -67,8 +67,8 @@ const char* ValueTypeName(ValueType t);  // "scalar", "vector", "matrix", "strin
 
 struct QueryResult {
   ValueType type = ValueType::kVector;
-  Point scalar;                 // kScalar.
-  std::string string_value;     // kString (t in scalar.t).
+  Point scalar;                       // kScalar.
+  std::string string_value;           // kString (t in scalar.t).
   std::vector<VectorElement> vector;  // kVector.
   std::vector<MatrixSeries> matrix;   // kMatrix (range queries, range-vector selectors).
   std::vector<std::string> warnings;

@@ -69,6 +69,9 @@ class Histogram {
   // Reduces the schema to `target` (< schema()) by merging buckets; exact.
   void ReduceSchema(int32_t target);
 
+  // Removes buckets whose count is 0 (the canonical form the store keeps).
+  void DropEmptyBuckets();
+
   // True if this histogram cannot be a later state of `earlier`: its count, zero count or any
   // bucket decreased, its schema got finer, or its zero threshold changed. This is
   // Prometheus's counter-reset rule for native histograms.

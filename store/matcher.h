@@ -50,7 +50,7 @@ class LabelMatcher {
   std::string ToString() const;
 
  private:
-  class Regex;
+  class CompiledRegex;
   LabelMatcher() = default;
 
   MatchType type_ = MatchType::kEqual;
@@ -58,7 +58,7 @@ class LabelMatcher {
   std::string value_;
   bool matches_empty_ = false;
   std::vector<std::string> literals_;
-  std::shared_ptr<const Regex> re_;
+  std::shared_ptr<const CompiledRegex> re_;
 };
 
 // True if every matcher in `matchers` accepts `labels`.

@@ -165,12 +165,12 @@ class SampleBatch {
 
 // Why a sample was rejected.
 enum class RejectReason {
-  kTooOld,            // Older than the out-of-order window of its series.
-  kOutOfRetention,    // Older than raw retention.
-  kTooFarInFuture,    // More than max_future ahead of the clock.
+  kTooOld,              // Older than the out-of-order window of its series.
+  kOutOfRetention,      // Older than raw retention.
+  kTooFarInFuture,      // More than max_future ahead of the clock.
   kDuplicateTimestamp,  // Another value already stored at this timestamp.
-  kUnknownSeries,     // The ref is unknown (never created, or dropped by retention).
-  kInvalidHistogram,  // Histogram failed Validate() or has non-integer counts.
+  kUnknownSeries,       // The ref is unknown (never created, or dropped by retention).
+  kInvalidHistogram,    // Histogram failed Validate() or has non-integer counts.
 };
 const char* RejectReasonName(RejectReason r);
 
@@ -238,9 +238,9 @@ class SeriesStore {
   // Series matching all `matchers` (at least one must not match the empty string) with
   // samples in [mint, maxt] (ms, inclusive), sorted by label set. Returns InvalidArgumentError
   // for an empty or all-empty-matching selector, DataLossError if a stored chunk is corrupt.
-  virtual absl::StatusOr<std::vector<SeriesData>> Select(
-      const std::vector<LabelMatcher>& matchers, int64_t mint, int64_t maxt,
-      const ReadOptions& options = {}) const = 0;
+  virtual absl::StatusOr<std::vector<SeriesData>> Select(const std::vector<LabelMatcher>& matchers,
+                                                         int64_t mint, int64_t maxt,
+                                                         const ReadOptions& options = {}) const = 0;
 
   // Sorted label names of the series matching any of `selectors` (all series when empty)
   // that have data in [mint, maxt].
