@@ -138,6 +138,8 @@ std::optional<PartitionId> ParsePartitionName(std::string_view name) {
   return std::nullopt;
 }
 
+Disk::Disk(const DiskOptions& options) : options_(options) {}
+
 Disk::Batch::Batch() : wb_(std::make_unique<rocksdb::WriteBatch>()) {}
 Disk::Batch::~Batch() = default;
 

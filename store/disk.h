@@ -129,7 +129,7 @@ class Disk {
   const std::string& path() const { return options_.path; }
 
  private:
-  explicit Disk(const DiskOptions& options) : options_(options) {}
+  explicit Disk(const DiskOptions& options);
   std::shared_ptr<rocksdb::ColumnFamilyHandle> Wrap(rocksdb::ColumnFamilyHandle* h);
 
   const DiskOptions options_;

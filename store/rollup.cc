@@ -1,0 +1,166 @@
+#include "store/rollup.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "store/bits.h"
+#include "store/chunk.h"
+#include "store/histogram_chunk.h"
+
+namespace candor::store {
+namespace {
+
+constexpr uint8_t kHasFloats = 1;
+constexpr uint8_t kHasHistograms = 2;
+
+int64_t IntervalStart(int64_t t, int64_t step) {
+  const int64_t r = t % step;
+  return r >= 0 ? t - r : t - r - step;
+}
+
+absl::Status Corrupt() { return absl::DataLossError("corrupt rollup block"); }
+
+}  // namespace
+
+bool IsStaleMarker(double v) { return DoubleBits(v) == 0x7ff0000000000002ULL; }
+
+RollupBlock BuildRollup(const std::vector<Sample>& floats,
+                        const std::vector<HistogramSample>& histograms, int64_t step_ms) {
+  RollupBlock b;
+  int64_t cur = INT64_MIN;
+  for (const Sample& s : floats) {
+    const int64_t start = IntervalStart(s.t, step_ms);
+    if (start != cur) {
+      cur = start;
+      b.last.push_back(s);
+      b.points.push_back({start + step_ms, 0, 0, INFINITY, -INFINITY});
+    }
+    b.last.back() = s;
+    if (IsStaleMarker(s.v)) continue;
+    RollupPoint& p = b.points.back();
+    p.count += 1;
+    p.sum += s.v;
+    if (std::isnan(s.v)) {
+      p.min = p.max = s.v;
+    } else if (!std::isnan(p.min)) {
+      p.min = std::min(p.min, s.v);
+      p.max = std::max(p.max, s.v);
+    }
+  }
+  // Intervals holding only staleness markers carry no aggregate.
+  for (size_t i = 0; i < b.points.size(); ++i) {
+    if (b.points[i].count == 0) b.points[i].min = b.points[i].max = NAN;
+  }
+  cur = INT64_MIN;
+  for (const HistogramSample& h : histograms) {
+    const int64_t start = IntervalStart(h.t, step_ms);
+    if (start != cur) {
+      cur = start;
+      b.histograms.push_back(h);
+    } else {
+      b.histograms.back() = h;
+    }
+  }
+  return b;
+}
+
+std::string EncodeRollupBlock(const RollupBlock& block) {
+  std::string out;
+  const uint8_t flags =
+      (block.last.empty() ? 0 : kHasFloats) | (block.histograms.empty() ? 0 : kHasHistograms);
+  out.push_back(static_cast<char>(flags));
+  if (!block.last.empty()) {
+    const size_t n = block.last.size();
+    PutVarint(&out, n);
+    std::vector<int64_t> ts(n);
+    std::vector<int64_t> ends(n);
+    std::vector<int64_t> counts(n);
+    std::vector<double> col(n);
+    BitWriter w(&out);
+    for (size_t i = 0; i < n; ++i) {
+      ts[i] = block.last[i].t;
+      col[i] = block.last[i].v;
+      ends[i] = block.points[i].end;
+      counts[i] = static_cast<int64_t>(block.points[i].count);
+    }
+    internal::EncodeTimestamps(ts, &w);
+    internal::EncodeFloatValues(col, &w);
+    internal::EncodeTimestamps(ends, &w);
+    internal::EncodeIntSeries(counts, &w);
+    for (size_t i = 0; i < n; ++i) col[i] = block.points[i].sum;
+    internal::EncodeFloatValues(col, &w);
+    for (size_t i = 0; i < n; ++i) col[i] = block.points[i].min;
+    internal::EncodeFloatValues(col, &w);
+    for (size_t i = 0; i < n; ++i) col[i] = block.points[i].max;
+    internal::EncodeFloatValues(col, &w);
+  }
+  if (!block.histograms.empty()) {
+    // One chunk needs one layout: bring every histogram to the coarsest schema and the widest
+    // zero bucket (both exact).
+    int32_t schema = kMaxSchema;
+    double zt = 0;
+    for (const HistogramSample& h : block.histograms) {
+      schema = std::min(schema, h.h.schema());
+      zt = std::max(zt, h.h.zero_threshold());
+    }
+    std::vector<int64_t> ts;
+    std::vector<Histogram> hs;
+    for (const HistogramSample& h : block.histograms) {
+      ts.push_back(h.t);
+      Histogram n(schema, zt);
+      n.Add(h.h);
+      n.DropEmptyBuckets();
+      hs.push_back(std::move(n));
+    }
+    const std::string chunk = EncodeHistogramChunk(ts, hs);
+    PutVarint(&out, chunk.size());
+    out.append(chunk);
+  }
+  return out;
+}
+
+absl::Status DecodeRollupBlock(std::string_view data, int64_t step_ms, int64_t mint, int64_t maxt,
+                               RollupBlock* out) {
+  if (data.empty()) return Corrupt();
+  const auto flags = static_cast<uint8_t>(data[0]);
+  data.remove_prefix(1);
+  if ((flags & ~(kHasFloats | kHasHistograms)) != 0) return Corrupt();
+  if (flags & kHasFloats) {
+    uint64_t n64 = 0;
+    if (!GetVarint(&data, &n64) || n64 == 0 || n64 > kMaxChunkSamples) return Corrupt();
+    const auto n = static_cast<uint32_t>(n64);
+    BitReader r(data);
+    std::vector<int64_t> ts;
+    std::vector<int64_t> ends;
+    std::vector<int64_t> counts(n);
+    std::vector<double> last(n), sum(n), min(n), max(n);
+    if (!internal::DecodeTimestamps(&r, n, &ts) ||
+        !internal::DecodeFloatValues(&r, n, last.data()) ||
+        !internal::DecodeTimestamps(&r, n, &ends) ||
+        !internal::DecodeIntSeries(&r, n, counts.data()) ||
+        !internal::DecodeFloatValues(&r, n, sum.data()) ||
+        !internal::DecodeFloatValues(&r, n, min.data()) ||
+        !internal::DecodeFloatValues(&r, n, max.data())) {
+      return Corrupt();
+    }
+    for (uint32_t i = 0; i < n; ++i) {
+      if (ts[i] >= mint && ts[i] <= maxt) out->last.push_back({ts[i], last[i]});
+      if (ends[i] > mint && ends[i] - step_ms <= maxt) {
+        out->points.push_back({ends[i], static_cast<double>(counts[i]), sum[i], min[i], max[i]});
+      }
+    }
+    // The bit stream is padded to a byte; the histogram part (if any) follows it.
+    const int64_t used = (static_cast<int64_t>(data.size()) * 8 - r.remaining_bits() + 7) / 8;
+    data.remove_prefix(
+        static_cast<size_t>(std::min<int64_t>(used, static_cast<int64_t>(data.size()))));
+  }
+  if (flags & kHasHistograms) {
+    uint64_t len = 0;
+    if (!GetVarint(&data, &len) || len > data.size()) return Corrupt();
+    absl::Status s = DecodeHistogramChunk(data.substr(0, len), &out->histograms, mint, maxt);
+    if (!s.ok()) return Corrupt();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace candor::store
