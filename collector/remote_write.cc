@@ -64,14 +64,18 @@ class Wire {
     uint64_t v = 0;
     std::string_view s;
     switch (wire) {
-      case kVarint: return Varint(&v);
-      case kFixed64: return Fixed64(&v);
-      case kLen: return Bytes(&s);
+      case kVarint:
+        return Varint(&v);
+      case kFixed64:
+        return Fixed64(&v);
+      case kLen:
+        return Bytes(&s);
       case kFixed32:
         if (data_.size() - pos_ < 4) return false;
         pos_ += 4;
         return true;
-      default: return false;  // Groups are not part of this schema.
+      default:
+        return false;  // Groups are not part of this schema.
     }
   }
 
@@ -97,10 +101,17 @@ bool ValidUtf8(std::string_view s) {
     }
     int n;
     uint32_t cp;
-    if ((c & 0xe0) == 0xc0) { n = 1; cp = c & 0x1f; }
-    else if ((c & 0xf0) == 0xe0) { n = 2; cp = c & 0x0f; }
-    else if ((c & 0xf8) == 0xf0) { n = 3; cp = c & 0x07; }
-    else return false;
+    if ((c & 0xe0) == 0xc0) {
+      n = 1;
+      cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      n = 2;
+      cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      n = 3;
+      cp = c & 0x07;
+    } else
+      return false;
     for (int k = 1; k <= n; ++k) {
       if (i + static_cast<size_t>(k) >= s.size()) return false;
       const auto cc = static_cast<uint8_t>(s[i + static_cast<size_t>(k)]);
@@ -147,26 +158,29 @@ absl::Status BuildBuckets(const std::vector<Span>& spans, const std::vector<int6
                           std::vector<store::Bucket>* out) {
   const bool use_counts = !counts.empty();
   if (use_counts && !deltas.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("histogram ", side, " buckets carry both deltas and counts"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("histogram ", side, " buckets carry both deltas and counts"));
   }
   uint64_t total = 0;
   for (const Span& s : spans) total += s.length;
   if (total != (use_counts ? counts.size() : deltas.size())) {
-    return absl::InvalidArgumentError(absl::StrCat("histogram ", side, " spans describe ", total,
-                                                   " buckets but ", use_counts ? counts.size() : deltas.size(),
-                                                   " counts are given"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("histogram ", side, " spans describe ", total, " buckets but ",
+                     use_counts ? counts.size() : deltas.size(), " counts are given"));
   }
   int64_t idx = 0;
   int64_t running = 0;
   size_t k = 0;
   for (size_t si = 0; si < spans.size(); ++si) {
     if (si > 0 && spans[si].offset < 0) {
-      return absl::InvalidArgumentError(absl::StrCat("histogram ", side, " span has a negative gap"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("histogram ", side, " span has a negative gap"));
     }
     idx += spans[si].offset;
     for (uint32_t j = 0; j < spans[si].length; ++j, ++idx, ++k) {
       if (idx < std::numeric_limits<int32_t>::min() || idx > std::numeric_limits<int32_t>::max()) {
-        return absl::InvalidArgumentError(absl::StrCat("histogram ", side, " bucket index out of range"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("histogram ", side, " bucket index out of range"));
       }
       double c;
       if (use_counts) {
@@ -176,7 +190,8 @@ absl::Status BuildBuckets(const std::vector<Span>& spans, const std::vector<int6
         c = static_cast<double>(running);
       }
       if (!(c >= 0) || !std::isfinite(c)) {
-        return absl::InvalidArgumentError(absl::StrCat("histogram ", side, " bucket ", idx, " has count ", c));
+        return absl::InvalidArgumentError(
+            absl::StrCat("histogram ", side, " bucket ", idx, " has count ", c));
       }
       if (c > 0) out->push_back({static_cast<int32_t>(idx), c});
     }
@@ -195,12 +210,14 @@ absl::Status ReadSpans(std::string_view bytes, std::vector<Span>* spans) {
       if (!w.Varint(&v)) return absl::InvalidArgumentError("malformed histogram bucket span");
       if (f == 1) {
         const int64_t off = ZigZag64(v);
-        if (off < std::numeric_limits<int32_t>::min() || off > std::numeric_limits<int32_t>::max()) {
+        if (off < std::numeric_limits<int32_t>::min() ||
+            off > std::numeric_limits<int32_t>::max()) {
           return absl::InvalidArgumentError("histogram span offset out of range");
         }
         s.offset = static_cast<int32_t>(off);
       } else {
-        if (v > (1u << 20)) return absl::InvalidArgumentError("histogram span longer than 2^20 buckets");
+        if (v > (1u << 20))
+          return absl::InvalidArgumentError("histogram span longer than 2^20 buckets");
         s.length = static_cast<uint32_t>(v);
       }
     } else if (!w.Skip(wt)) {
@@ -234,13 +251,34 @@ absl::Status DecodeNativeHistogram(std::string_view bytes, store::Histogram* h, 
     std::string_view sub;
     bool ok = true;
     switch (f) {
-      case 1: ok = wt == kVarint && w.Varint(&v); count = static_cast<double>(v); break;
-      case 2: ok = wt == kFixed64 && w.Fixed64(&v); count = AsDouble(v); break;
-      case 3: ok = wt == kFixed64 && w.Fixed64(&v); sum = AsDouble(v); break;
-      case 4: ok = wt == kVarint && w.Varint(&v); schema = ZigZag64(v); break;
-      case 5: ok = wt == kFixed64 && w.Fixed64(&v); zt = AsDouble(v); break;
-      case 6: ok = wt == kVarint && w.Varint(&v); zero = static_cast<double>(v); break;
-      case 7: ok = wt == kFixed64 && w.Fixed64(&v); zero = AsDouble(v); break;
+      case 1:
+        ok = wt == kVarint && w.Varint(&v);
+        count = static_cast<double>(v);
+        break;
+      case 2:
+        ok = wt == kFixed64 && w.Fixed64(&v);
+        count = AsDouble(v);
+        break;
+      case 3:
+        ok = wt == kFixed64 && w.Fixed64(&v);
+        sum = AsDouble(v);
+        break;
+      case 4:
+        ok = wt == kVarint && w.Varint(&v);
+        schema = ZigZag64(v);
+        break;
+      case 5:
+        ok = wt == kFixed64 && w.Fixed64(&v);
+        zt = AsDouble(v);
+        break;
+      case 6:
+        ok = wt == kVarint && w.Varint(&v);
+        zero = static_cast<double>(v);
+        break;
+      case 7:
+        ok = wt == kFixed64 && w.Fixed64(&v);
+        zero = AsDouble(v);
+        break;
       case 8:
       case 11:
         ok = wt == kLen && w.Bytes(&sub);
@@ -258,20 +296,28 @@ absl::Status DecodeNativeHistogram(std::string_view bytes, store::Histogram* h, 
         ok = ReadRepeated(&w, wt, kFixed64, [c](uint64_t x) { c->push_back(AsDouble(x)); });
         break;
       }
-      case 15: ok = wt == kVarint && w.Varint(&v); ts = static_cast<int64_t>(v); break;
-      default: ok = w.Skip(wt); break;
+      case 15:
+        ok = wt == kVarint && w.Varint(&v);
+        ts = static_cast<int64_t>(v);
+        break;
+      default:
+        ok = w.Skip(wt);
+        break;
     }
     if (!ok) return bad;
   }
   if (schema < store::kMinSchema || schema > store::kMaxSchema) {
-    return absl::InvalidArgumentError(absl::StrCat("native histogram schema ", schema, " is not one of -4..8"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("native histogram schema ", schema, " is not one of -4..8"));
   }
   *h = store::Histogram(static_cast<int32_t>(schema), zt);
   h->set_count(count);
   h->set_zero_count(zero);
   h->set_sum(sum);
-  CANDOR_RETURN_IF_ERROR(BuildBuckets(pos_spans, pos_deltas, pos_counts, "positive", h->mutable_positive()));
-  CANDOR_RETURN_IF_ERROR(BuildBuckets(neg_spans, neg_deltas, neg_counts, "negative", h->mutable_negative()));
+  CANDOR_RETURN_IF_ERROR(
+      BuildBuckets(pos_spans, pos_deltas, pos_counts, "positive", h->mutable_positive()));
+  CANDOR_RETURN_IF_ERROR(
+      BuildBuckets(neg_spans, neg_deltas, neg_counts, "negative", h->mutable_negative()));
   CANDOR_RETURN_IF_ERROR(h->Validate());
   *t_ms = ts;
   return absl::OkStatus();
@@ -291,7 +337,8 @@ class RemoteWriteReceiver::Decoder {
       if (!w.Tag(&f, &wt)) return Fail(absl::StrCat("protobuf: bad field tag at offset ", w.pos()));
       std::string_view sub;
       if (f == 1 && wt == kLen) {
-        if (!w.Bytes(&sub)) return Fail(absl::StrCat("protobuf: truncated time series at offset ", w.pos()));
+        if (!w.Bytes(&sub))
+          return Fail(absl::StrCat("protobuf: truncated time series at offset ", w.pos()));
         if (!Series(sub)) return false;
       } else if (f == 3 && wt == kLen) {
         if (!w.Bytes(&sub)) return Fail("protobuf: truncated metadata");
@@ -366,9 +413,9 @@ class RemoteWriteReceiver::Decoder {
     if (!r_->LookupRef(key, hash, &ref)) {
       absl::StatusOr<store::SeriesRef> created = Resolve();
       if (!created.ok()) {
-        const std::string msg(created.status().message());
-        if (msg.rfind("protobuf", 0) == 0) return Fail(msg);
-        Problem(msg, n);  // A bad or over-limit series: skip it, keep the others.
+        const std::string reason(created.status().message());
+        if (reason.rfind("protobuf", 0) == 0) return Fail(reason);
+        Problem(reason, n);  // A bad or over-limit series: skip it, keep the others.
         return true;
       }
       ref = *created;
@@ -415,7 +462,8 @@ class RemoteWriteReceiver::Decoder {
       Wire w(span);
       uint32_t f, wt;
       std::string_view body;
-      if (!w.Tag(&f, &wt) || !w.Bytes(&body)) return absl::InvalidArgumentError("protobuf: malformed label");
+      if (!w.Tag(&f, &wt) || !w.Bytes(&body))
+        return absl::InvalidArgumentError("protobuf: malformed label");
       Wire lw(body);
       std::string_view name, value;
       while (!lw.done()) {
@@ -429,14 +477,16 @@ class RemoteWriteReceiver::Decoder {
         }
       }
       if (!ValidUtf8(name) || !ValidUtf8(value)) {
-        return absl::InvalidArgumentError(absl::StrCat("label \"", Sv(name), "\" is not valid UTF-8"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("label \"", Sv(name), "\" is not valid UTF-8"));
       }
       labels.push_back({std::string(name), std::string(value)});
     }
     absl::StatusOr<LabelSet> set = LabelSet::FromUnsorted(std::move(labels));
     if (!set.ok()) return set.status();
     if (set->MetricName().empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("series ", set->ToString(), " has no metric name (__name__)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("series ", set->ToString(), " has no metric name (__name__)"));
     }
     absl::StatusOr<store::SeriesRef> ref = r_->store_.GetOrCreateSeries(*set);
     if (ref.ok()) r_->created_.fetch_add(1, std::memory_order_relaxed);
@@ -447,8 +497,8 @@ class RemoteWriteReceiver::Decoder {
     Wire w(msg);
     store::MetricMetadata md;
     std::string name;
-    static constexpr const char* kTypes[] = {"unknown", "counter", "gauge", "histogram",
-                                             "gaugehistogram", "summary", "info", "stateset"};
+    static constexpr const char* kTypes[] = {"unknown",        "counter", "gauge", "histogram",
+                                             "gaugehistogram", "summary", "info",  "stateset"};
     while (!w.done()) {
       uint32_t f, wt;
       uint64_t v = 0;
@@ -485,7 +535,7 @@ RemoteWriteReceiver::~RemoteWriteReceiver() = default;
 bool RemoteWriteReceiver::LookupRef(std::string_view key, size_t hash, store::SeriesRef* ref) {
   Shard& s = shards_[hash % kShards];
   absl::MutexLock lock(&s.mu);
-  auto it = s.refs.find(key);
+  auto it = s.refs.find(Sv(key));
   if (it == s.refs.end()) return false;
   *ref = it->second;
   return true;
@@ -511,14 +561,17 @@ HttpResponse RemoteWriteReceiver::Handle(const HttpRequest& request) {
   }
   const std::string type = request.Header("content-type");
   if (!type.empty() && type.rfind("application/x-protobuf", 0) != 0) {
-    return bad(415, absl::StrCat("unsupported Content-Type \"", type, "\"; expected application/x-protobuf"));
+    return bad(415, absl::StrCat("unsupported Content-Type \"", type,
+                                 "\"; expected application/x-protobuf"));
   }
   if (type.find("io.prometheus.write.v2") != std::string::npos) {
-    return bad(415, "remote write 2.0 is not supported; send remote write 1.0 (prometheus.WriteRequest)");
+    return bad(
+        415, "remote write 2.0 is not supported; send remote write 1.0 (prometheus.WriteRequest)");
   }
   const std::string encoding = request.Header("content-encoding");
   if (!encoding.empty() && encoding != "snappy") {
-    return bad(415, absl::StrCat("unsupported Content-Encoding \"", encoding, "\"; expected snappy"));
+    return bad(415,
+               absl::StrCat("unsupported Content-Encoding \"", encoding, "\"; expected snappy"));
   }
   if (static_cast<int64_t>(request.body.size()) > options_.max_body_bytes) {
     return bad(413, absl::StrCat("body of ", request.body.size(), " bytes exceeds the limit of ",
@@ -529,8 +582,8 @@ HttpResponse RemoteWriteReceiver::Handle(const HttpRequest& request) {
     return bad(400, "snappy: corrupt input (the body must use the snappy block format)");
   }
   if (static_cast<int64_t>(decoded_len) > options_.max_decoded_bytes) {
-    return bad(413, absl::StrCat("decompressed body of ", decoded_len, " bytes exceeds the limit of ",
-                                 options_.max_decoded_bytes));
+    return bad(413, absl::StrCat("decompressed body of ", decoded_len,
+                                 " bytes exceeds the limit of ", options_.max_decoded_bytes));
   }
   thread_local std::string decoded;
   thread_local store::SampleBatch batch;
@@ -547,8 +600,10 @@ HttpResponse RemoteWriteReceiver::Handle(const HttpRequest& request) {
   absl::StatusOr<store::CommitResult> result = store_.Commit(batch);
   if (!result.ok()) {
     store_errors_.fetch_add(1, std::memory_order_relaxed);
-    CANDOR_LOG_ERROR("collector", "remote write commit failed", {{"error", result.status().ToString()}});
-    return HttpResponse::Json(500, JsonError(absl::StrCat("store: ", result.status().message()), 0, batch.size()));
+    CANDOR_LOG_ERROR("collector", "remote write commit failed",
+                     {{"error", result.status().ToString()}});
+    return HttpResponse::Json(
+        500, JsonError(absl::StrCat("store: ", result.status().message()), 0, batch.size()));
   }
   const uint64_t histograms = batch.histograms().size();
   samples_.fetch_add(result->appended, std::memory_order_relaxed);
@@ -561,7 +616,9 @@ HttpResponse RemoteWriteReceiver::Handle(const HttpRequest& request) {
         absl::MutexLock lock(&s.mu);
         s.refs.clear();
       }
-      return HttpResponse::Json(500, JsonError("series were dropped by retention while cached; retry", result->appended, result->rejected));
+      return HttpResponse::Json(
+          500, JsonError("series were dropped by retention while cached; retry", result->appended,
+                         result->rejected));
     }
   }
   const uint64_t rejected = result->rejected + d.rejected();

@@ -47,12 +47,12 @@ struct RemoteWriteOptions {
 
 struct RemoteWriteStats {
   uint64_t requests_total = 0;
-  uint64_t bad_requests_total = 0;     // Malformed bodies and rejected series.
-  uint64_t samples_total = 0;          // Samples stored (floats and histograms).
-  uint64_t histograms_total = 0;       // Of those, native histogram samples.
+  uint64_t bad_requests_total = 0;      // Malformed bodies and rejected series.
+  uint64_t samples_total = 0;           // Samples stored (floats and histograms).
+  uint64_t histograms_total = 0;        // Of those, native histogram samples.
   uint64_t rejected_samples_total = 0;  // Samples not stored (any reason).
   uint64_t series_created_total = 0;
-  uint64_t store_errors_total = 0;     // 500s.
+  uint64_t store_errors_total = 0;  // 500s.
 };
 
 class RemoteWriteReceiver {

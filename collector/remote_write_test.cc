@@ -92,7 +92,11 @@ TEST_F(RemoteWriteTest, StoresSamplesAndReusesRefs) {
         const int64_t t = kT0 + (round * 5 + i) * 10'000;
         samples.push_back({t, s * 1000.0 + round * 5 + i});
       }
-      AddSeries(&req, {{"__name__", "inference_ttft_seconds"}, {"instance", absl::StrCat("node-", s)}, {"job", "vllm"}}, samples);
+      AddSeries(&req,
+                {{"__name__", "inference_ttft_seconds"},
+                 {"instance", absl::StrCat("node-", s)},
+                 {"job", "vllm"}},
+                samples);
     }
     const HttpResponse r = Send(req);
     ASSERT_EQ(r.status, 204) << r.body;
@@ -129,10 +133,30 @@ TEST_F(RemoteWriteTest, MalformedRequestsGetPrecise400s) {
   AddSeries(&good, {{"__name__", "m"}}, {{kT0, 1}});
   const std::string good_bytes = good.SerializeAsString();
   const std::vector<Case> cases = {
-      {[&] { HttpRequest r = Post(good_bytes); r.method = "GET"; return r; }, 405, "POST"},
-      {[&] { HttpRequest r = Post(good_bytes); r.headers[1].second = "application/json"; return r; }, 415, "Content-Type"},
-      {[&] { HttpRequest r = Post(good_bytes); r.headers[0].second = "gzip"; return r; }, 415, "Content-Encoding"},
-      {[&] { HttpRequest r = Post(good_bytes); r.body = "not snappy at all \xff\xff\xff\xff\xff"; return r; }, 400, "snappy"},
+      {[&] {
+         HttpRequest r = Post(good_bytes);
+         r.method = "GET";
+         return r;
+       },
+       405, "POST"},
+      {[&] {
+         HttpRequest r = Post(good_bytes);
+         r.headers[1].second = "application/json";
+         return r;
+       },
+       415, "Content-Type"},
+      {[&] {
+         HttpRequest r = Post(good_bytes);
+         r.headers[0].second = "gzip";
+         return r;
+       },
+       415, "Content-Encoding"},
+      {[&] {
+         HttpRequest r = Post(good_bytes);
+         r.body = "not snappy at all \xff\xff\xff\xff\xff";
+         return r;
+       },
+       400, "snappy"},
       {[&] { return Post(good_bytes.substr(0, good_bytes.size() - 2)); }, 400, "protobuf"},
       {[&] { return Post(std::string("\x0a\x05\x0a\x03", 4)); }, 400, "protobuf"},
   };
@@ -165,12 +189,13 @@ TEST_F(RemoteWriteTest, BadSeriesAreSkippedAndNamed) {
 
 TEST_F(RemoteWriteTest, RejectedSamplesAndCardinalityLimit) {
   prometheus::WriteRequest req;
-  AddSeries(&req, {{"__name__", "m"}}, {{kT0 + 3 * 3600'000, 1}, {kT0, 1}});  // Second is too old.
+  AddSeries(&req, {{"__name__", "m"}}, {{kT0 + 55 * 60000, 1}, {kT0 - 10 * 60000, 1}});  // Too old.
   HttpResponse r = Send(req);
   EXPECT_EQ(r.status, 400);
   EXPECT_THAT(r.body, HasSubstr("too_old"));
   prometheus::WriteRequest many;
-  for (int i = 0; i < 60; ++i) AddSeries(&many, {{"__name__", "wide"}, {"i", absl::StrCat(i)}}, {{kT0, 1}});
+  for (int i = 0; i < 60; ++i)
+    AddSeries(&many, {{"__name__", "wide"}, {"i", absl::StrCat(i)}}, {{kT0, 1}});
   r = Send(many);
   EXPECT_EQ(r.status, 400);
   EXPECT_THAT(r.body, HasSubstr("max_series_per_metric"));
@@ -228,7 +253,8 @@ TEST_F(RemoteWriteTest, NativeHistogramsAndMetadata) {
 TEST_F(RemoteWriteTest, RandomBodiesNeverCrash) {
   std::mt19937_64 rng(9);
   prometheus::WriteRequest req;
-  for (int s = 0; s < 5; ++s) AddSeries(&req, {{"__name__", "m"}, {"s", absl::StrCat(s)}}, {{kT0, 1}, {kT0 + 1000, 2}});
+  for (int s = 0; s < 5; ++s)
+    AddSeries(&req, {{"__name__", "m"}, {"s", absl::StrCat(s)}}, {{kT0, 1}, {kT0 + 1000, 2}});
   const std::string valid = req.SerializeAsString();
   for (int i = 0; i < 3000; ++i) {
     std::string body = valid;
