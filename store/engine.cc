@@ -727,7 +727,7 @@ absl::StatusOr<QueryResult> QueryEngine::Range(std::string_view promql, int64_t 
   }
   if (end_ms < start_ms)
     return absl::InvalidArgumentError("end timestamp must not be before start time");
-  if ((end_ms - start_ms) / step_ms + 1 > options_.max_points_per_series) {
+  if ((end_ms - start_ms) / step_ms > options_.max_points_per_series) {
     return absl::InvalidArgumentError(
         "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query "
         "resolution (?step=XX)");
