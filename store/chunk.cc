@@ -38,25 +38,29 @@ PackedPlan PlanPacked(std::span<const int64_t> values) {
   bool zigzag = false;
   for (int64_t v : values) zigzag |= v < 0;
   std::array<int64_t, 65> len_hist{};
+  std::array<int64_t, 65> all_ones{};  // Values 2^len - 1: they are the escape code at width len.
   long double mean = 0;
   for (int64_t v : values) {
     const uint64_t u = MapValue(v, zigzag);
-    ++len_hist[static_cast<size_t>(BitLength(u))];
+    const int len = BitLength(u);
+    ++len_hist[static_cast<size_t>(len)];
+    if (len > 0 && (u & (u + 1)) == 0) ++all_ones[static_cast<size_t>(len)];
     mean += static_cast<long double>(u);
   }
   constexpr int64_t kHeader = 2 + 7;
   if (len_hist[0] == n) return {zigzag, false, 0, kHeader};
-  // Fixed width: at width w a value longer than w escapes (all-ones code, 7-bit length,
-  // value); a value of exactly w bits that is all ones escapes too, which the estimate ignores.
-  int64_t escapes = n - len_hist[0];
-  int64_t escapes_len_sum = 0;
-  for (int len = 1; len <= 64; ++len) escapes_len_sum += len * len_hist[static_cast<size_t>(len)];
+  // Fixed width w: a value longer than w, or exactly the all-ones code of w bits, escapes
+  // (the code, a 7-bit length and the value).
+  int64_t longer = n - len_hist[0];
+  int64_t longer_len_sum = 0;
+  for (int len = 1; len <= 64; ++len) longer_len_sum += len * len_hist[static_cast<size_t>(len)];
   PackedPlan best{zigzag, false, 64, kHeader + 64 * n};
   for (int w = 1; w < 64; ++w) {
     const int64_t at_w = len_hist[static_cast<size_t>(w)];
-    escapes -= at_w;
-    escapes_len_sum -= w * at_w;
-    const int64_t bits = kHeader + n * w + escapes * 7 + escapes_len_sum;
+    longer -= at_w;
+    longer_len_sum -= w * at_w;
+    const int64_t ones = all_ones[static_cast<size_t>(w)];
+    const int64_t bits = kHeader + n * w + (longer + ones) * 7 + longer_len_sum + ones * w;
     if (bits < best.bits) best = {zigzag, false, w, bits};
   }
   // Rice: near-optimal for geometric-looking data (counter increments, histogram buckets).
@@ -185,6 +189,22 @@ void EncodeXor(std::span<const int64_t> ts, std::span<const double> values, std:
   BitWriter w(out);
   internal::EncodeTimestamps(ts, &w);
   internal::EncodeXorValues(values, &w);
+}
+
+void EncodeSplit(std::span<const int64_t> ts, std::span<const double> values, std::string* out) {
+  WriteHeader(ChunkEncoding::kSplit, ts.size(), out);
+  BitWriter w(out);
+  internal::EncodeTimestamps(ts, &w);
+  internal::EncodeSplitValues(values, &w);
+}
+
+// The smaller of the xor and split encodings.
+void EncodeNonDecimal(std::span<const int64_t> ts, std::span<const double> values,
+                      std::string* out) {
+  std::string split;
+  EncodeSplit(ts, values, &split);
+  EncodeXor(ts, values, out);
+  if (split.size() < out->size()) *out = std::move(split);
 }
 
 absl::Status Corrupt(std::string_view what) {
@@ -360,18 +380,74 @@ void EncodeFloatValues(std::span<const double> values, BitWriter* w) {
   const int e = FindDecimalExponent(values);
   std::vector<int64_t> x;
   if (e >= 0 && ScaleExact(values, e, &x)) {
-    w->WriteBit(true);
+    w->Write(1, 2);
     w->Write(static_cast<uint64_t>(e), 4);
     EncodeIntSeries(x, w);
+    return;
+  }
+  // Measure both non-decimal forms on scratch writers; write the smaller.
+  std::string xor_bits;
+  std::string split_bits;
+  {
+    BitWriter xw(&xor_bits);
+    EncodeXorValues(values, &xw);
+  }
+  {
+    BitWriter sw(&split_bits);
+    EncodeSplitValues(values, &sw);
+  }
+  if (split_bits.size() < xor_bits.size()) {
+    w->Write(2, 2);
+    EncodeSplitValues(values, w);
   } else {
-    w->WriteBit(false);
+    w->Write(0, 2);
     EncodeXorValues(values, w);
   }
 }
 
 bool DecodeFloatValues(BitReader* r, uint32_t n, double* out) {
-  if (r->ReadBit()) return DecodeDecimalValues(r, n, out);
-  return DecodeXorValues(r, n, out);
+  switch (r->Read(2)) {
+    case 0:
+      return DecodeXorValues(r, n, out);
+    case 1:
+      return DecodeDecimalValues(r, n, out);
+    case 2:
+      return DecodeSplitValues(r, n, out);
+    default:
+      return false;
+  }
+}
+
+void EncodeSplitValues(std::span<const double> values, BitWriter* w) {
+  constexpr uint64_t kMantissa = (uint64_t{1} << 52) - 1;
+  int tz = 52;
+  std::vector<int64_t> top(values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    const uint64_t b = DoubleBits(values[i]);
+    top[i] = static_cast<int64_t>(b >> 52);
+    const uint64_t m = b & kMantissa;
+    if (m != 0) tz = std::min(tz, __builtin_ctzll(m));
+  }
+  w->Write(static_cast<uint64_t>(tz), 6);
+  EncodeIntSeries(top, w);
+  const int width = 52 - tz;
+  for (double v : values) w->Write((DoubleBits(v) & kMantissa) >> tz, width);
+}
+
+bool DecodeSplitValues(BitReader* r, uint32_t n, double* out) {
+  const int tz = static_cast<int>(r->Read(6));
+  if (!r->ok() || tz > 52) return false;
+  thread_local std::vector<int64_t> top;
+  top.resize(n);
+  if (!DecodeIntSeries(r, n, top.data())) return false;
+  const int width = 52 - tz;
+  if (r->remaining_bits() < static_cast<int64_t>(n) * width) return false;
+  for (uint32_t i = 0; i < n; ++i) {
+    if (top[i] < 0 || top[i] > 0xfff) return false;
+    const uint64_t m = r->Read(width) << tz;
+    out[i] = BitsDouble((static_cast<uint64_t>(top[i]) << 52) | m);
+  }
+  return r->ok();
 }
 
 void EncodeXorValues(std::span<const double> values, BitWriter* w) {
@@ -447,11 +523,11 @@ std::string EncodeFloatChunk(std::span<const int64_t> ts, std::span<const double
     // Decimal wins unless values are nearly constant bit patterns; XOR costs at least 1 bit
     // per sample, so only try it when decimal is above that.
     if (plan.bits <= static_cast<int64_t>(values.size())) return out;
-    std::string xor_out;
-    EncodeXor(ts, values, &xor_out);
-    return xor_out.size() < out.size() ? xor_out : out;
+    std::string other;
+    EncodeNonDecimal(ts, values, &other);
+    return other.size() < out.size() ? other : out;
   }
-  EncodeXor(ts, values, &out);
+  EncodeNonDecimal(ts, values, &out);
   return out;
 }
 
@@ -463,8 +539,12 @@ absl::StatusOr<std::string> EncodeFloatChunkAs(ChunkEncoding encoding, std::span
     EncodeXor(ts, values, &out);
     return out;
   }
+  if (encoding == ChunkEncoding::kSplit) {
+    EncodeSplit(ts, values, &out);
+    return out;
+  }
   if (encoding != ChunkEncoding::kDecimal) {
-    return absl::InvalidArgumentError("only xor and decimal float encodings exist");
+    return absl::InvalidArgumentError("only xor, split and decimal float encodings exist");
   }
   const int e = FindDecimalExponent(values);
   std::vector<int64_t> x;
@@ -478,7 +558,7 @@ absl::StatusOr<std::string> EncodeFloatChunkAs(ChunkEncoding encoding, std::span
 absl::StatusOr<ChunkHeader> PeekChunk(std::string_view chunk) {
   if (chunk.empty()) return Corrupt("empty");
   const auto enc = static_cast<uint8_t>(chunk[0]);
-  if (enc < 1 || enc > 3) return Corrupt(absl::StrCat("unknown encoding ", enc));
+  if (enc < 1 || enc > 4) return Corrupt(absl::StrCat("unknown encoding ", enc));
   chunk.remove_prefix(1);
   uint64_t n = 0;
   if (!GetVarint(&chunk, &n) || n == 0 || n > kMaxChunkSamples) {
@@ -499,9 +579,20 @@ absl::Status DecodeFloatChunk(std::string_view chunk, std::vector<Sample>* out, 
   thread_local std::vector<double> vals;
   if (!internal::DecodeTimestamps(&r, header.count, &ts)) return Corrupt("timestamps");
   vals.resize(header.count);
-  const bool ok = header.encoding == ChunkEncoding::kXor
-                      ? internal::DecodeXorValues(&r, header.count, vals.data())
-                      : DecodeDecimalValues(&r, header.count, vals.data());
+  bool ok = false;
+  switch (header.encoding) {
+    case ChunkEncoding::kXor:
+      ok = internal::DecodeXorValues(&r, header.count, vals.data());
+      break;
+    case ChunkEncoding::kDecimal:
+      ok = DecodeDecimalValues(&r, header.count, vals.data());
+      break;
+    case ChunkEncoding::kSplit:
+      ok = internal::DecodeSplitValues(&r, header.count, vals.data());
+      break;
+    case ChunkEncoding::kHistogram:
+      break;
+  }
   if (!ok) return Corrupt("values");
   for (uint32_t i = 0; i < header.count; ++i) {
     if (ts[i] < mint) continue;

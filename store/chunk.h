@@ -8,7 +8,11 @@
 //     millisecond, integer counters), the scaled integers are coded as offsets from the
 //     minimum, deltas, deltas-of-deltas or deltas minus their mean — whichever is smallest —
 //     bit-packed at the width that minimises the chunk, with escapes for outliers;
-//   * xor: Gorilla XOR of the IEEE bits (any value: NaN payloads, ±Inf, -0.0 round-trip).
+//   * xor: Gorilla XOR of the IEEE bits (any value: NaN payloads, ±Inf, -0.0 round-trip);
+//   * split: sign+exponent as an integer column, mantissas bit-packed without their common
+//     trailing zeros — smaller than XOR for full-precision values that vary (their mantissa
+//     bits are random; XOR pays leading/trailing-zero headers on top of them).
+// For values that are not exact decimals the smaller of xor and split is kept.
 // Histogram chunks (kHistogram) hold cumulative exponential histograms column by column; see
 // store/histogram_chunk.h.
 //
@@ -32,7 +36,7 @@
 
 namespace candor::store {
 
-enum class ChunkEncoding : uint8_t { kXor = 1, kDecimal = 2, kHistogram = 3 };
+enum class ChunkEncoding : uint8_t { kXor = 1, kDecimal = 2, kHistogram = 3, kSplit = 4 };
 
 inline constexpr size_t kMaxChunkSamples = 65535;
 
@@ -71,9 +75,12 @@ bool DecodePacked(BitReader* r, uint32_t n, int64_t* out);
 // An integer column: the cheapest of offset/delta/delta-of-delta/delta-minus-mean, packed.
 void EncodeIntSeries(std::span<const int64_t> x, BitWriter* w);
 bool DecodeIntSeries(BitReader* r, uint32_t n, int64_t* x);
-// A float column: a 1-bit flag, then decimal (exponent + int series) when exact, else XOR.
+// A float column: a 2-bit mode (0 xor, 1 decimal, 2 split), then the values.
 void EncodeFloatValues(std::span<const double> values, BitWriter* w);
 bool DecodeFloatValues(BitReader* r, uint32_t n, double* out);
+// Split stream: 6-bit trailing-zero count, sign+exponent int series, packed mantissas.
+void EncodeSplitValues(std::span<const double> values, BitWriter* w);
+bool DecodeSplitValues(BitReader* r, uint32_t n, double* out);
 // Gorilla XOR float stream.
 void EncodeXorValues(std::span<const double> values, BitWriter* w);
 bool DecodeXorValues(BitReader* r, uint32_t n, double* out);

@@ -37,6 +37,9 @@ void ExpectRoundTripAllEncodings(const std::vector<int64_t>& ts, const std::vect
   auto x = EncodeFloatChunkAs(ChunkEncoding::kXor, ts, vs);
   ASSERT_TRUE(x.ok());
   ExpectRoundTrip(ts, vs, *x);
+  auto sp = EncodeFloatChunkAs(ChunkEncoding::kSplit, ts, vs);
+  ASSERT_TRUE(sp.ok());
+  ExpectRoundTrip(ts, vs, *sp);
   auto d = EncodeFloatChunkAs(ChunkEncoding::kDecimal, ts, vs);
   if (d.ok()) ExpectRoundTrip(ts, vs, *d);
 }
@@ -74,14 +77,15 @@ TEST(ChunkTest, CountersPickDecimal) {
   EXPECT_LT(static_cast<double>(chunk.size()) / 240, 1.0);
 }
 
-TEST(ChunkTest, FullPrecisionFloatsUseXor) {
+TEST(ChunkTest, FullPrecisionFloatsUseTheSmallerOfXorAndSplit) {
   std::mt19937_64 rng(3);
   std::lognormal_distribution<double> lat(std::log(0.2), 0.5);
   const auto ts = RegularTimestamps(240);
   std::vector<double> vs(ts.size());
   for (double& v : vs) v = lat(rng);
   const std::string chunk = EncodeFloatChunk(ts, vs);
-  EXPECT_EQ(PeekChunk(chunk)->encoding, ChunkEncoding::kXor);
+  EXPECT_EQ(PeekChunk(chunk)->encoding, ChunkEncoding::kSplit);
+  EXPECT_LT(chunk.size(), EncodeFloatChunkAs(ChunkEncoding::kXor, ts, vs)->size());
   ExpectRoundTrip(ts, vs, chunk);
 }
 

@@ -11,6 +11,7 @@
 #include "common/strings.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
+#include "rocksdb/metadata.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
 #include "rocksdb/transaction_log.h"
@@ -385,6 +386,23 @@ int64_t Disk::SstBytes() const {
   uint64_t v = 0;
   db_->GetAggregatedIntProperty("rocksdb.live-sst-files-size", &v);
   return static_cast<int64_t>(v);
+}
+
+int64_t Disk::PartitionBytes(PartitionKind kind) const {
+  std::vector<std::shared_ptr<rocksdb::ColumnFamilyHandle>> handles;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [p, h] : partitions_) {
+      if (p.kind == kind) handles.push_back(h);
+    }
+  }
+  int64_t total = 0;
+  for (const auto& h : handles) {
+    rocksdb::ColumnFamilyMetaData md;
+    db_->GetColumnFamilyMetaData(h.get(), &md);
+    total += static_cast<int64_t>(md.size);
+  }
+  return total;
 }
 
 int64_t Disk::WalBytes() const {

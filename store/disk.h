@@ -125,6 +125,8 @@ class Disk {
   absl::Status CompactAll();
 
   int64_t SstBytes() const;
+  // Live SST bytes of the partitions of `kind`.
+  int64_t PartitionBytes(PartitionKind kind) const;
   int64_t WalBytes() const;
   const std::string& path() const { return options_.path; }
 

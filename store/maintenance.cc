@@ -245,6 +245,8 @@ absl::Status SeriesStoreImpl::SealAndCompact() {
         if (s != nullptr) s->Cut(&sealed);
       }
       CANDOR_RETURN_IF_ERROR(FlushSealed(&sealed));
+      // Every sample is sealed now: a fresh segment lets the old ones go.
+      CANDOR_RETURN_IF_ERROR(wal_->Rotate());
     }
     CANDOR_RETURN_IF_ERROR(TruncateWal());
   }

@@ -24,19 +24,42 @@ absl::Status Corrupt() { return absl::DataLossError("corrupt rollup block"); }
 
 bool IsStaleMarker(double v) { return DoubleBits(v) == 0x7ff0000000000002ULL; }
 
+namespace {
+
+// The decimal exponent (≤ 9) at which `v` is an exact integer, or -1.
+int DecimalExponent(double v) {
+  if (!std::isfinite(v)) return -1;
+  double p = 1;
+  for (int e = 0; e <= 9; ++e, p *= 10) {
+    const double scaled = v * p;
+    if (std::fabs(scaled) >= 9007199254740992.0) return -1;
+    if (std::nearbyint(scaled) / p == v) return e;
+  }
+  return -1;
+}
+
+}  // namespace
+
 RollupBlock BuildRollup(const std::vector<Sample>& floats,
                         const std::vector<HistogramSample>& histograms, int64_t step_ms) {
   RollupBlock b;
   int64_t cur = INT64_MIN;
+  // Sums of decimal values are snapped back to the decimal grid, so they stay exact decimals
+  // (and compress like them) instead of carrying floating-point addition error.
+  std::vector<int> exponent;
   for (const Sample& s : floats) {
     const int64_t start = IntervalStart(s.t, step_ms);
     if (start != cur) {
       cur = start;
       b.last.push_back(s);
       b.points.push_back({start + step_ms, 0, 0, INFINITY, -INFINITY});
+      exponent.push_back(0);
     }
     b.last.back() = s;
     if (IsStaleMarker(s.v)) continue;
+    const int e = DecimalExponent(s.v);
+    int& slot_e = exponent.back();
+    slot_e = (slot_e < 0 || e < 0) ? -1 : std::max(slot_e, e);
     RollupPoint& p = b.points.back();
     p.count += 1;
     p.sum += s.v;
@@ -47,9 +70,15 @@ RollupBlock BuildRollup(const std::vector<Sample>& floats,
       p.max = std::max(p.max, s.v);
     }
   }
-  // Intervals holding only staleness markers carry no aggregate.
   for (size_t i = 0; i < b.points.size(); ++i) {
-    if (b.points[i].count == 0) b.points[i].min = b.points[i].max = NAN;
+    RollupPoint& p = b.points[i];
+    // Intervals holding only staleness markers carry no aggregate.
+    if (p.count == 0) p.min = p.max = NAN;
+    if (exponent[i] >= 0 && std::isfinite(p.sum)) {
+      const double scale = std::pow(10.0, exponent[i]);
+      const double snapped = std::nearbyint(p.sum * scale) / scale;
+      if (std::fabs(snapped - p.sum) <= 1e-9 * std::max(1.0, std::fabs(p.sum))) p.sum = snapped;
+    }
   }
   cur = INT64_MIN;
   for (const HistogramSample& h : histograms) {

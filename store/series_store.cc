@@ -526,7 +526,14 @@ StoreStats SeriesStoreImpl::Stats() const {
 }
 
 SeriesStore::DiskUsage SeriesStoreImpl::Usage() const {
-  return {disk_->SstBytes(), wal_->total_bytes(), disk_->WalBytes()};
+  DiskUsage u;
+  u.sst_bytes = disk_->SstBytes();
+  u.raw_sst_bytes = disk_->PartitionBytes(PartitionKind::kRaw);
+  u.rollup_sst_bytes =
+      disk_->PartitionBytes(PartitionKind::k5m) + disk_->PartitionBytes(PartitionKind::k1h);
+  u.wal_bytes = wal_->total_bytes();
+  u.rocksdb_wal_bytes = disk_->WalBytes();
+  return u;
 }
 
 }  // namespace candor::store

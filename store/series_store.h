@@ -270,9 +270,12 @@ class SeriesStore {
 
   virtual StoreStats Stats() const = 0;
 
-  // Bytes on disk: RocksDB's live SST files, and the head WAL.
+  // Bytes on disk: RocksDB's live SST files (all, and split into raw-sample partitions and
+  // rollup partitions), the head WAL, and RocksDB's own WAL.
   struct DiskUsage {
     int64_t sst_bytes = 0;
+    int64_t raw_sst_bytes = 0;
+    int64_t rollup_sst_bytes = 0;
     int64_t wal_bytes = 0;
     int64_t rocksdb_wal_bytes = 0;
   };

@@ -235,6 +235,18 @@ absl::Status Wal::Commit() {
   return error_;
 }
 
+absl::Status Wal::Rotate() {
+  absl::MutexLock lock(&mu_);
+  if (!error_.ok()) return error_;
+  CANDOR_RETURN_IF_ERROR(WriteBuffer());
+  mu_.Await(absl::Condition(
+      +[](bool* syncing) { return !*syncing; }, &syncing_));
+  if (segment_size_ == 0) return absl::OkStatus();
+  absl::Status s = OpenSegment(segment_ + 1);
+  if (!s.ok()) error_ = s;
+  return s;
+}
+
 absl::Status Wal::TruncateBefore(uint32_t segment) {
   absl::MutexLock lock(&mu_);
   segment = std::min(segment, segment_);

@@ -49,6 +49,9 @@ class Wal {
   // An I/O error is sticky: this and every later Commit fail.
   absl::Status Commit();
 
+  // Starts a new segment (so the current one can be truncated away later).
+  absl::Status Rotate();
+
   // Deletes the segments numbered below `segment` (never the current one).
   absl::Status TruncateBefore(uint32_t segment);
 

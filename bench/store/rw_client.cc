@@ -97,7 +97,8 @@ absl::StatusOr<HttpReply> HttpConnection::RoundTrip(const std::string& request) 
     const size_t p = head.find(key);
     if (p == std::string::npos) return "";
     const size_t e = head.find("\r\n", p + key.size());
-    return std::string(absl::StripAsciiWhitespace(head.substr(p + key.size(), e == std::string::npos ? std::string::npos : e - p - key.size())));
+    return std::string(absl::StripAsciiWhitespace(head.substr(
+        p + key.size(), e == std::string::npos ? std::string::npos : e - p - key.size())));
   };
   if (header("transfer-encoding") == "chunked") {
     while (true) {
@@ -118,7 +119,8 @@ absl::StatusOr<HttpReply> HttpConnection::RoundTrip(const std::string& request) 
   }
   size_t length = 0;
   const std::string cl = header("content-length");
-  if (!cl.empty() && !absl::SimpleAtoi(cl, &length)) return absl::UnavailableError("bad Content-Length");
+  if (!cl.empty() && !absl::SimpleAtoi(cl, &length))
+    return absl::UnavailableError("bad Content-Length");
   while (buffer_.size() < length) {
     if (!fill()) return absl::UnavailableError("connection closed in the body");
   }
@@ -187,8 +189,12 @@ absl::StatusOr<ProcStats> ReadProcStats(pid_t pid) {
   std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
   while (std::getline(status, line)) {
     int64_t kb = 0;
-    if (line.rfind("VmRSS:", 0) == 0 && absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(6, line.size() - 9)), &kb)) st.rss_bytes = kb * 1024;
-    if (line.rfind("VmHWM:", 0) == 0 && absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(6, line.size() - 9)), &kb)) st.peak_rss_bytes = kb * 1024;
+    if (line.rfind("VmRSS:", 0) == 0 &&
+        absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(6, line.size() - 9)), &kb))
+      st.rss_bytes = kb * 1024;
+    if (line.rfind("VmHWM:", 0) == 0 &&
+        absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(6, line.size() - 9)), &kb))
+      st.peak_rss_bytes = kb * 1024;
   }
   return st;
 }

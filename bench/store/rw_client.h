@@ -35,9 +35,9 @@ class HttpConnection {
 
   // Sends one request and reads its whole reply; reconnects once if the server had closed
   // the idle connection.
-  absl::StatusOr<HttpReply> Request(const std::string& method, const std::string& target,
-                                    const std::string& body = "",
-                                    const std::vector<std::pair<std::string, std::string>>& headers = {});
+  absl::StatusOr<HttpReply> Request(
+      const std::string& method, const std::string& target, const std::string& body = "",
+      const std::vector<std::pair<std::string, std::string>>& headers = {});
 
  private:
   explicit HttpConnection(int port) : port_(port) {}
@@ -64,8 +64,8 @@ absl::StatusOr<HttpReply> PostWrite(HttpConnection* c, const std::string& body);
 std::string UrlEncode(std::string_view s);
 
 struct ProcStats {
-  double cpu_seconds = 0;     // utime + stime.
-  int64_t rss_bytes = 0;      // VmRSS.
+  double cpu_seconds = 0;      // utime + stime.
+  int64_t rss_bytes = 0;       // VmRSS.
   int64_t peak_rss_bytes = 0;  // VmHWM.
 };
 absl::StatusOr<ProcStats> ReadProcStats(pid_t pid);

@@ -54,7 +54,8 @@ class Barrier {
       const int64_t* generation;
       int64_t seen;
     } arg{&generation_, gen};
-    mu_.Await(absl::Condition(+[](Arg* a) { return *a->generation != a->seen; }, &arg));
+    mu_.Await(absl::Condition(
+        +[](Arg* a) { return *a->generation != a->seen; }, &arg));
   }
 
  private:
@@ -88,7 +89,8 @@ int main(int argc, char** argv) {
   candor::RealClock clock;
   const absl::Time encode_start = clock.MonotonicNow();
   std::vector<candor::bench::Labels> labels;
-  for (int i = 0; i < spec.series; ++i) labels.push_back(candor::bench::SeriesLabels(spec.profile, i));
+  for (int i = 0; i < spec.series; ++i)
+    labels.push_back(candor::bench::SeriesLabels(spec.profile, i));
   candor::bench::Generator gen(spec);
   const int slabs = (spec.samples + per_request - 1) / per_request;
   // bodies[slab][connection]
@@ -96,11 +98,13 @@ int main(int argc, char** argv) {
   int64_t total_samples = 0;
   for (int k = 0; k < slabs; ++k) {
     std::vector<candor::bench::SeriesSamples> series(static_cast<size_t>(spec.series));
-    for (int i = 0; i < spec.series; ++i) series[static_cast<size_t>(i)].labels = &labels[static_cast<size_t>(i)];
+    for (int i = 0; i < spec.series; ++i)
+      series[static_cast<size_t>(i)].labels = &labels[static_cast<size_t>(i)];
     for (int j = k * per_request; j < std::min(spec.samples, (k + 1) * per_request); ++j) {
       const std::vector<double>& v = gen.Next();
       for (int i = 0; i < spec.series; ++i) {
-        series[static_cast<size_t>(i)].samples.push_back({gen.timestamp(), v[static_cast<size_t>(i)]});
+        series[static_cast<size_t>(i)].samples.push_back(
+            {gen.timestamp(), v[static_cast<size_t>(i)]});
         ++total_samples;
       }
     }
@@ -129,7 +133,8 @@ int main(int argc, char** argv) {
       auto conn = candor::bench::HttpConnection::Connect(port);
       for (int k = 0; k < slabs; ++k) {
         if (conn.ok()) {
-          auto r = candor::bench::PostWrite(conn->get(), bodies[static_cast<size_t>(k)][static_cast<size_t>(c)]);
+          auto r = candor::bench::PostWrite(conn->get(),
+                                            bodies[static_cast<size_t>(k)][static_cast<size_t>(c)]);
           if (!r.ok() || r->status / 100 != 2) {
             ++failures[static_cast<size_t>(c)];
             if (first_error[static_cast<size_t>(c)].empty()) {

@@ -59,7 +59,8 @@ std::string StatsJson(const candor::store::SeriesStore& store,
       ",\"head_bytes\":", st.head_bytes, ",\"samples_appended\":", st.samples_appended_total,
       ",\"histograms_appended\":", st.histograms_appended_total, ",\"rejected\":", rejected,
       ",\"chunks_written\":", st.chunks_written_total, ",\"wal_syncs\":", st.wal_syncs_total,
-      ",\"sst_bytes\":", u.sst_bytes, ",\"wal_bytes\":", u.wal_bytes,
+      ",\"sst_bytes\":", u.sst_bytes, ",\"raw_sst_bytes\":", u.raw_sst_bytes,
+      ",\"rollup_sst_bytes\":", u.rollup_sst_bytes, ",\"wal_bytes\":", u.wal_bytes,
       ",\"rocksdb_wal_bytes\":", u.rocksdb_wal_bytes, ",\"rw_requests\":", r.requests_total,
       ",\"rw_samples\":", r.samples_total, ",\"rw_rejected\":", r.rejected_samples_total,
       ",\"rw_bad_requests\":", r.bad_requests_total, "}");
@@ -101,7 +102,8 @@ int main(int argc, char** argv) {
                     }});
   routes.push_back({"POST", "/bench/compact", false, [&](const candor::HttpRequest&) {
                       absl::Status st = s.SealAndCompact();
-                      if (!st.ok()) return candor::HttpResponse::Json(500, candor::JsonQuote(st.ToString()));
+                      if (!st.ok())
+                        return candor::HttpResponse::Json(500, candor::JsonQuote(st.ToString()));
                       return candor::HttpResponse::Json(200, StatsJson(s, rw));
                     }});
   routes.push_back({"GET", "/-/ready", false, [](const candor::HttpRequest&) {
@@ -115,7 +117,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "http: %s\n", server.status().ToString().c_str());
     return 1;
   }
-  const int maintenance_s = flags.count("maintenance_s") ? std::atoi(flags["maintenance_s"].c_str()) : 5;
+  const int maintenance_s =
+      flags.count("maintenance_s") ? std::atoi(flags["maintenance_s"].c_str()) : 5;
   candor::PeriodicRunner maintenance(clock, "store-maintenance", absl::Seconds(maintenance_s), [&] {
     absl::Status st = s.RunOnce();
     if (!st.ok()) CANDOR_LOG_ERROR("store", "maintenance failed", {{"error", st.ToString()}});

@@ -13,7 +13,8 @@ const char* const kGauges[] = {"inference_ttft_seconds", "inference_e2e_seconds"
                                "inference_queue_seconds", "inference_tpot_seconds"};
 const double kMedians[] = {0.2, 2.0, 0.05, 0.02};
 const char* const kCounters[] = {"inference_requests_total", "inference_prompt_tokens_total",
-                                 "inference_generation_tokens_total", "inference_preemptions_total"};
+                                 "inference_generation_tokens_total",
+                                 "inference_preemptions_total"};
 
 uint64_t Mix(uint64_t x) {
   x ^= x >> 33;
@@ -27,25 +28,33 @@ uint64_t Mix(uint64_t x) {
 }  // namespace
 
 bool ParseProfile(const std::string& s, Profile* p) {
-  if (s == "raw") *p = Profile::kRaw;
-  else if (s == "ms") *p = Profile::kMs;
-  else if (s == "counter") *p = Profile::kCounter;
-  else return false;
+  if (s == "raw")
+    *p = Profile::kRaw;
+  else if (s == "ms")
+    *p = Profile::kMs;
+  else if (s == "counter")
+    *p = Profile::kCounter;
+  else
+    return false;
   return true;
 }
 
 const char* ProfileName(Profile p) {
   switch (p) {
-    case Profile::kRaw: return "raw";
-    case Profile::kMs: return "ms";
-    case Profile::kCounter: return "counter";
+    case Profile::kRaw:
+      return "raw";
+    case Profile::kMs:
+      return "ms";
+    case Profile::kCounter:
+      return "counter";
   }
   return "?";
 }
 
 std::vector<std::string> MetricNames(Profile profile) {
   std::vector<std::string> out;
-  for (int m = 0; m < 4; ++m) out.emplace_back(profile == Profile::kCounter ? kCounters[m] : kGauges[m]);
+  for (int m = 0; m < 4; ++m)
+    out.emplace_back(profile == Profile::kCounter ? kCounters[m] : kGauges[m]);
   return out;
 }
 
