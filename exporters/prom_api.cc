@@ -1,5 +1,6 @@
 #include "exporters/prom_api.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -81,12 +82,46 @@ void AppendHistogram(std::string* out, const store::Histogram& h) {
   out->push_back('}');
 }
 
+void AppendValue(std::string* out, double v) {
+  if (std::isnan(v)) {
+    out->append("NaN");
+  } else if (std::isinf(v)) {
+    out->append(v > 0 ? "+Inf" : "-Inf");
+  } else {
+    char buf[400];
+    const auto res = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed);
+    out->append(buf, res.ptr);
+  }
+}
+
+void AppendTimestamp(std::string* out, int64_t ms) {
+  char buf[32];
+  char* p = buf;
+  if (ms < 0) {
+    *p++ = '-';
+    ms = -ms;
+  }
+  p = std::to_chars(p, buf + sizeof(buf), ms / 1000).ptr;
+  const int64_t frac = ms % 1000;
+  if (frac != 0) {
+    *p++ = '.';
+    *p++ = static_cast<char>('0' + frac / 100);
+    *p++ = static_cast<char>('0' + frac / 10 % 10);
+    *p++ = static_cast<char>('0' + frac % 10);
+  }
+  out->append(buf, p);
+}
+
 void AppendPoint(std::string* out, const store::Point& p) {
-  absl::StrAppend(out, "[", FormatPromTimestamp(p.t), ",");
+  out->push_back('[');
+  AppendTimestamp(out, p.t);
+  out->push_back(',');
   if (p.h != nullptr) {
     AppendHistogram(out, *p.h);
   } else {
-    absl::StrAppend(out, "\"", FormatPromValue(p.v), "\"");
+    out->push_back('"');
+    AppendValue(out, p.v);
+    out->push_back('"');
   }
   out->push_back(']');
 }
@@ -138,27 +173,14 @@ std::string StringArray(const std::vector<std::string>& v) {
 }  // namespace
 
 std::string FormatPromValue(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  char buf[400];
-  const auto res = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed);
-  return std::string(buf, res.ptr);
+  std::string out;
+  AppendValue(&out, v);
+  return out;
 }
 
 std::string FormatPromTimestamp(int64_t ms) {
   std::string out;
-  if (ms < 0) {
-    out.push_back('-');
-    ms = -ms;
-  }
-  absl::StrAppend(&out, ms / 1000);
-  const int64_t frac = ms % 1000;
-  if (frac != 0) {
-    out.push_back('.');
-    if (frac < 100) out.push_back('0');
-    if (frac < 10) out.push_back('0');
-    absl::StrAppend(&out, frac);
-  }
+  AppendTimestamp(&out, ms);
   return out;
 }
 
@@ -205,20 +227,31 @@ std::string QueryResultJson(const store::QueryResult& r) {
       break;
     }
     case store::ValueType::kMatrix: {
+      size_t points = 0;
+      for (const auto& m : r.matrix) points += m.points.size();
+      out.reserve(out.size() + points * 32 + r.matrix.size() * 256);
       out.push_back('[');
       for (size_t i = 0; i < r.matrix.size(); ++i) {
         if (i > 0) out.push_back(',');
         out += "{\"metric\":";
         AppendLabels(&out, r.matrix[i].labels);
-        std::string floats;
-        std::string hists;
-        for (const store::Point& p : r.matrix[i].points) {
-          std::string& dst = p.h != nullptr ? hists : floats;
-          if (!dst.empty()) dst.push_back(',');
-          AppendPoint(&dst, p);
+        const auto& pts = r.matrix[i].points;
+        const bool any_hist = std::any_of(pts.begin(), pts.end(),
+                                          [](const store::Point& p) { return p.h != nullptr; });
+        const bool any_float = std::any_of(pts.begin(), pts.end(),
+                                           [](const store::Point& p) { return p.h == nullptr; });
+        for (const bool hist : {false, true}) {
+          if (hist ? !any_hist : (!any_float && any_hist)) continue;
+          out.append(hist ? ",\"histograms\":[" : ",\"values\":[");
+          bool first = true;
+          for (const store::Point& p : pts) {
+            if ((p.h != nullptr) != hist) continue;
+            if (!first) out.push_back(',');
+            first = false;
+            AppendPoint(&out, p);
+          }
+          out.push_back(']');
         }
-        if (!floats.empty() || hists.empty()) absl::StrAppend(&out, ",\"values\":[", floats, "]");
-        if (!hists.empty()) absl::StrAppend(&out, ",\"histograms\":[", hists, "]");
         out.push_back('}');
       }
       out.push_back(']');

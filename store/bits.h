@@ -163,6 +163,35 @@ class BitReader {
   }
   bool ReadBit() { return Read(1) != 0; }
 
+  // Reads a unary count: 1-bits up to a terminating 0 (consumed), at most `max` of them (then
+  // no terminator is read). Several bits at a time.
+  int ReadUnary(int max) {
+    int q = 0;
+    while (q < max) {
+      if (avail_ == 0) {
+        Refill();
+        if (avail_ == 0) {
+          Fail();
+          return q;
+        }
+      }
+      const uint64_t inv = ~acc_;
+      int ones = inv == 0 ? 64 : __builtin_clzll(inv);
+      if (ones > avail_) ones = avail_;
+      if (q + ones >= max) {
+        Read(max - q);
+        return max;
+      }
+      if (ones < avail_) {
+        Read(ones + 1);
+        return q + ones;
+      }
+      Read(ones);
+      q += ones;
+    }
+    return q;
+  }
+
   int64_t ReadSigned() {
     const int len = static_cast<int>(Read(7));
     if (len > 64) {

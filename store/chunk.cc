@@ -1,5 +1,6 @@
 #include "store/chunk.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 
@@ -304,8 +305,7 @@ bool DecodePacked(BitReader* r, uint32_t n, int64_t* out) {
     const int k = static_cast<int>(r->Read(6));
     if (!r->ok() || r->remaining_bits() < static_cast<int64_t>(n) * (k + 1)) return false;
     for (uint32_t i = 0; i < n; ++i) {
-      uint64_t q = 0;
-      while (q < kRiceMaxQuotient && r->ReadBit()) ++q;
+      const auto q = static_cast<uint64_t>(r->ReadUnary(kRiceMaxQuotient));
       uint64_t u;
       if (q < kRiceMaxQuotient) {
         u = (q << k) | r->Read(k);
@@ -594,11 +594,14 @@ absl::Status DecodeFloatChunk(std::string_view chunk, std::vector<Sample>* out, 
       break;
   }
   if (!ok) return Corrupt("values");
-  for (uint32_t i = 0; i < header.count; ++i) {
-    if (ts[i] < mint) continue;
-    if (ts[i] > maxt) break;
-    out->push_back({ts[i], vals[i]});
+  const auto lo = static_cast<size_t>(std::lower_bound(ts.begin(), ts.end(), mint) - ts.begin());
+  const auto hi = static_cast<size_t>(std::upper_bound(ts.begin(), ts.end(), maxt) - ts.begin());
+  if (hi <= lo) return absl::OkStatus();
+  // Geometric growth: callers append chunk after chunk into one vector.
+  if (out->capacity() < out->size() + (hi - lo)) {
+    out->reserve(std::max(out->capacity() * 2, out->size() + (hi - lo)));
   }
+  for (size_t i = lo; i < hi; ++i) out->push_back({ts[i], vals[i]});
   return absl::OkStatus();
 }
 

@@ -172,24 +172,28 @@ absl::Status Evaluation::CheckDeadline() const {
   return absl::OkStatus();
 }
 
+ReadOptions Evaluation::ReadOptionsFor(const Expr& selector, bool allow_rollup) const {
+  ReadOptions ro;
+  if (!allow_rollup) return ro;
+  const int64_t range = selector.range_ms;
+  auto qualifies = [&](absl::Duration min) {
+    const int64_t m = absl::ToInt64Milliseconds(min);
+    return range >= m && (times_.size() == 1 || step_ >= m);
+  };
+  if (qualifies(options_.rollup_1h_min_step)) {
+    ro.resolution = Resolution::k1h;
+  } else if (qualifies(options_.rollup_5m_min_step)) {
+    ro.resolution = Resolution::k5m;
+  }
+  return ro;
+}
+
 absl::StatusOr<std::vector<SeriesData>> Evaluation::Load(const Expr& selector, int64_t mint,
                                                          int64_t maxt, bool allow_rollup) {
   CANDOR_RETURN_IF_ERROR(CheckDeadline());
-  ReadOptions ro;
-  if (allow_rollup) {
-    const int64_t range = selector.range_ms;
-    auto qualifies = [&](absl::Duration min) {
-      const int64_t m = absl::ToInt64Milliseconds(min);
-      return range >= m && (times_.size() == 1 || step_ >= m);
-    };
-    if (qualifies(options_.rollup_1h_min_step)) {
-      ro.resolution = Resolution::k1h;
-    } else if (qualifies(options_.rollup_5m_min_step)) {
-      ro.resolution = Resolution::k5m;
-    }
-  }
-  CANDOR_ASSIGN_OR_RETURN(std::vector<SeriesData> data,
-                          store_.Select(selector.matchers, mint, maxt, ro));
+  CANDOR_ASSIGN_OR_RETURN(
+      std::vector<SeriesData> data,
+      store_.Select(selector.matchers, mint, maxt, ReadOptionsFor(selector, allow_rollup)));
   for (const SeriesData& d : data) {
     samples_read_ += static_cast<int64_t>(d.samples.size() + d.histograms.size());
   }
@@ -198,6 +202,23 @@ absl::StatusOr<std::vector<SeriesData>> Evaluation::Load(const Expr& selector, i
         "query processing would load too many samples into memory in query execution");
   }
   return data;
+}
+
+absl::Status Evaluation::LoadEach(const Expr& selector, int64_t mint, int64_t maxt,
+                                  bool allow_rollup,
+                                  const std::function<absl::Status(SeriesData&)>& fn) {
+  CANDOR_RETURN_IF_ERROR(CheckDeadline());
+  return store_.SelectEach(
+      selector.matchers, mint, maxt, ReadOptionsFor(selector, allow_rollup),
+      [&](SeriesData& d) -> absl::Status {
+        samples_read_ += static_cast<int64_t>(d.samples.size() + d.histograms.size());
+        if (samples_read_ > options_.max_samples) {
+          return absl::ResourceExhaustedError(
+              "query processing would load too many samples into memory in query execution");
+        }
+        CANDOR_RETURN_IF_ERROR(CheckDeadline());
+        return fn(d);
+      });
 }
 
 absl::StatusOr<Value> Evaluation::Eval(const Expr& e) {
@@ -246,47 +267,49 @@ absl::StatusOr<Value> Evaluation::Eval(const Expr& e) {
 
 absl::StatusOr<Value> Evaluation::EvalVectorSelector(const Expr& e) {
   const int64_t lookback = absl::ToInt64Milliseconds(options_.lookback_delta);
-  CANDOR_ASSIGN_OR_RETURN(
-      std::vector<SeriesData> data,
-      Load(e, times_.front() - e.offset_ms - lookback, times_.back() - e.offset_ms, false));
   Value out;
   out.type = ValueType::kVector;
-  out.series.reserve(data.size());
   const size_t n = steps();
-  for (SeriesData& d : data) {
-    StepSeries s;
-    s.labels = std::move(d.labels);
-    s.Init(n);
-    s.ts.assign(n, 0);
-    size_t fi = 0;
-    size_t hi = 0;
-    bool any = false;
-    for (size_t i = 0; i < n; ++i) {
-      const int64_t t = times_[i] - e.offset_ms;
-      while (fi < d.samples.size() && d.samples[fi].t <= t) ++fi;
-      while (hi < d.histograms.size() && d.histograms[hi].t <= t) ++hi;
-      const Sample* f = fi > 0 ? &d.samples[fi - 1] : nullptr;
-      const HistogramSample* h = hi > 0 ? &d.histograms[hi - 1] : nullptr;
-      if (f != nullptr && h != nullptr) {
-        if (f->t >= h->t) {
-          h = nullptr;
-        } else {
-          f = nullptr;
-        }
-      }
-      const int64_t st = f != nullptr ? f->t : h != nullptr ? h->t : INT64_MIN;
-      if (st == INT64_MIN || st < t - lookback) continue;
-      if (f != nullptr) {
-        if (IsStaleMarker(f->v)) continue;
-        s.SetFloat(i, f->v);
-      } else {
-        s.SetHistogram(i, std::make_shared<const Histogram>(h->h));
-      }
-      s.ts[i] = st;
-      any = true;
-    }
-    if (any) out.series.push_back(std::move(s));
-  }
+  const absl::Status status =
+      LoadEach(e, times_.front() - e.offset_ms - lookback, times_.back() - e.offset_ms, false,
+               [&](SeriesData& d) {
+                 StepSeries s;
+                 s.Init(n);
+                 s.ts.assign(n, 0);
+                 size_t fi = 0;
+                 size_t hi = 0;
+                 bool any = false;
+                 for (size_t i = 0; i < n; ++i) {
+                   const int64_t t = times_[i] - e.offset_ms;
+                   while (fi < d.samples.size() && d.samples[fi].t <= t) ++fi;
+                   while (hi < d.histograms.size() && d.histograms[hi].t <= t) ++hi;
+                   const Sample* f = fi > 0 ? &d.samples[fi - 1] : nullptr;
+                   const HistogramSample* h = hi > 0 ? &d.histograms[hi - 1] : nullptr;
+                   if (f != nullptr && h != nullptr) {
+                     if (f->t >= h->t) {
+                       h = nullptr;
+                     } else {
+                       f = nullptr;
+                     }
+                   }
+                   const int64_t st = f != nullptr ? f->t : h != nullptr ? h->t : INT64_MIN;
+                   if (st == INT64_MIN || st < t - lookback) continue;
+                   if (f != nullptr) {
+                     if (IsStaleMarker(f->v)) continue;
+                     s.SetFloat(i, f->v);
+                   } else {
+                     s.SetHistogram(i, std::make_shared<const Histogram>(h->h));
+                   }
+                   s.ts[i] = st;
+                   any = true;
+                 }
+                 if (any) {
+                   s.labels = d.labels;
+                   out.series.push_back(std::move(s));
+                 }
+                 return absl::OkStatus();
+               });
+  CANDOR_RETURN_IF_ERROR(status);
   return out;
 }
 
@@ -752,6 +775,7 @@ absl::StatusOr<QueryResult> QueryEngine::Range(std::string_view promql, int64_t 
   for (StepSeries& s : v.series) {
     MatrixSeries m;
     m.labels = std::move(s.labels);
+    m.points.reserve(static_cast<size_t>(std::count(s.has.begin(), s.has.end(), 1)));
     for (size_t i = 0; i < ev.steps(); ++i) {
       if (s.has[i]) m.points.push_back({ev.time(i), s.v[i], s.HasHistogram(i) ? s.h[i] : nullptr});
     }

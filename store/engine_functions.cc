@@ -108,45 +108,128 @@ class SlidingSorted {
   std::vector<double> values_;
 };
 
-double OverTime(const std::string& fn, const std::vector<Sample>& s, size_t lo, size_t hi) {
+enum class RangeFn {
+  kRate,
+  kIncrease,
+  kDelta,
+  kIrate,
+  kIdelta,
+  kResets,
+  kChanges,
+  kDeriv,
+  kPredictLinear,
+  kAvgOverTime,
+  kMinOverTime,
+  kMaxOverTime,
+  kSumOverTime,
+  kCountOverTime,
+  kLastOverTime,
+  kStddevOverTime,
+  kStdvarOverTime,
+  kPresentOverTime,
+  kQuantileOverTime,
+  kAbsentOverTime,
+};
+
+RangeFn ParseRangeFn(const std::string& fn) {
+  static const auto* const kByName = new absl::flat_hash_map<std::string, RangeFn>{
+      {"rate", RangeFn::kRate},
+      {"increase", RangeFn::kIncrease},
+      {"delta", RangeFn::kDelta},
+      {"irate", RangeFn::kIrate},
+      {"idelta", RangeFn::kIdelta},
+      {"resets", RangeFn::kResets},
+      {"changes", RangeFn::kChanges},
+      {"deriv", RangeFn::kDeriv},
+      {"predict_linear", RangeFn::kPredictLinear},
+      {"avg_over_time", RangeFn::kAvgOverTime},
+      {"min_over_time", RangeFn::kMinOverTime},
+      {"max_over_time", RangeFn::kMaxOverTime},
+      {"sum_over_time", RangeFn::kSumOverTime},
+      {"count_over_time", RangeFn::kCountOverTime},
+      {"last_over_time", RangeFn::kLastOverTime},
+      {"stddev_over_time", RangeFn::kStddevOverTime},
+      {"stdvar_over_time", RangeFn::kStdvarOverTime},
+      {"present_over_time", RangeFn::kPresentOverTime},
+      {"quantile_over_time", RangeFn::kQuantileOverTime},
+      {"absent_over_time", RangeFn::kAbsentOverTime}};
+  return kByName->at(fn);
+}
+
+// Minimum or maximum of a sliding window: a monotonic deque of sample indices.
+class SlidingExtreme {
+ public:
+  explicit SlidingExtreme(bool is_min) : is_min_(is_min) {}
+  void Push(size_t k, double v) {
+    // NaN never displaces a number (Prometheus keeps the first non-NaN extreme).
+    while (head_ < idx_.size() && !std::isnan(v) &&
+           (std::isnan(vals_.back()) || (is_min_ ? vals_.back() > v : vals_.back() < v))) {
+      idx_.pop_back();
+      vals_.pop_back();
+    }
+    idx_.push_back(k);
+    vals_.push_back(v);
+  }
+  void DropBefore(size_t lo) {
+    while (head_ < idx_.size() && idx_[head_] < lo) ++head_;
+  }
+  double Front(const std::vector<Sample>&) const { return vals_[head_]; }
+
+ private:
+  const bool is_min_;
+  std::vector<size_t> idx_;
+  std::vector<double> vals_;
+  size_t head_ = 0;
+};
+
+double OverTime(RangeFn fn, const std::vector<Sample>& s, size_t lo, size_t hi) {
   const double count = static_cast<double>(hi - lo + 1);
-  if (fn == "count_over_time") return count;
-  if (fn == "present_over_time") return 1;
-  if (fn == "last_over_time") return s[hi].v;
-  if (fn == "sum_over_time" || fn == "avg_over_time") {
-    double sum = 0;
-    double c = 0;  // Kahan compensation.
-    for (size_t i = lo; i <= hi; ++i) {
-      const double y = s[i].v - c;
-      const double t = sum + y;
-      c = (t - sum) - y;
-      sum = t;
+  switch (fn) {
+    case RangeFn::kCountOverTime:
+      return count;
+    case RangeFn::kPresentOverTime:
+      return 1;
+    case RangeFn::kLastOverTime:
+      return s[hi].v;
+    case RangeFn::kSumOverTime:
+    case RangeFn::kAvgOverTime: {
+      double sum = 0;
+      double c = 0;  // Kahan compensation.
+      for (size_t i = lo; i <= hi; ++i) {
+        const double y = s[i].v - c;
+        const double t = sum + y;
+        c = (t - sum) - y;
+        sum = t;
+      }
+      return fn == RangeFn::kSumOverTime ? sum : sum / count;
     }
-    return fn == "sum_over_time" ? sum : sum / count;
-  }
-  if (fn == "min_over_time" || fn == "max_over_time") {
-    const bool is_min = fn == "min_over_time";
-    double m = s[lo].v;
-    for (size_t i = lo + 1; i <= hi; ++i) {
-      const double v = s[i].v;
-      if (is_min ? (v < m || std::isnan(m)) : (v > m || std::isnan(m))) m = v;
+    case RangeFn::kMinOverTime:
+    case RangeFn::kMaxOverTime: {
+      const bool is_min = fn == RangeFn::kMinOverTime;
+      double m = s[lo].v;
+      for (size_t i = lo + 1; i <= hi; ++i) {
+        const double v = s[i].v;
+        if (is_min ? (v < m || std::isnan(m)) : (v > m || std::isnan(m))) m = v;
+      }
+      return m;
     }
-    return m;
-  }
-  if (fn == "stddev_over_time" || fn == "stdvar_over_time") {
-    double mean = 0;
-    double m2 = 0;
-    double n = 0;
-    for (size_t i = lo; i <= hi; ++i) {
-      n += 1;
-      const double d = s[i].v - mean;
-      mean += d / n;
-      m2 += d * (s[i].v - mean);
+    case RangeFn::kStddevOverTime:
+    case RangeFn::kStdvarOverTime: {
+      double mean = 0;
+      double m2 = 0;
+      double n = 0;
+      for (size_t i = lo; i <= hi; ++i) {
+        n += 1;
+        const double d = s[i].v - mean;
+        mean += d / n;
+        m2 += d * (s[i].v - mean);
+      }
+      const double var = m2 / n;
+      return fn == RangeFn::kStdvarOverTime ? var : std::sqrt(var);
     }
-    const double var = m2 / n;
-    return fn == "stdvar_over_time" ? var : std::sqrt(var);
+    default:
+      return NAN;
   }
-  return NAN;
 }
 
 bool IsRollupAggregate(const std::string& fn) {
@@ -180,12 +263,12 @@ absl::StatusOr<Value> Evaluation::EvalRangeFunction(const Expr& e, const Expr& m
   const size_t n = steps();
   const bool rollup_ok = IsRollupAggregate(fn) || fn == "rate" || fn == "increase" ||
                          fn == "delta" || fn == "last_over_time";
-  CANDOR_ASSIGN_OR_RETURN(
-      std::vector<SeriesData> data,
-      Load(m, times_.front() - m.offset_ms - range, times_.back() - m.offset_ms, rollup_ok));
   Value out;
   out.type = ValueType::kVector;
   if (fn == "absent_over_time") {
+    CANDOR_ASSIGN_OR_RETURN(
+        std::vector<SeriesData> data,
+        Load(m, times_.front() - m.offset_ms - range, times_.back() - m.offset_ms, false));
     StepSeries s;
     for (const LabelMatcher& lm : m.matchers) {
       if (lm.type() == MatchType::kEqual && lm.name() != kMetricNameLabel) {
@@ -205,10 +288,27 @@ absl::StatusOr<Value> Evaluation::EvalRangeFunction(const Expr& e, const Expr& m
     if (HasAny(s)) out.series.push_back(std::move(s));
     return out;
   }
+  const absl::Status status =
+      LoadEach(m, times_.front() - m.offset_ms - range, times_.back() - m.offset_ms, rollup_ok,
+               [&](SeriesData& d) -> absl::Status {
+                 StepSeries o;
+                 CANDOR_RETURN_IF_ERROR(RangeFunctionSeries(e, m, param, d, &o));
+                 if (HasAny(o)) out.series.push_back(std::move(o));
+                 return absl::OkStatus();
+               });
+  CANDOR_RETURN_IF_ERROR(status);
+  return out;
+}
+
+absl::Status Evaluation::RangeFunctionSeries(const Expr& e, const Expr& m, double param,
+                                             SeriesData& d, StepSeries* out_series) {
+  const std::string& fn = e.text;
+  const int64_t range = m.range_ms;
+  const size_t n = steps();
   const bool counter = fn == "rate" || fn == "increase";
-  for (SeriesData& d : data) {
-    CANDOR_RETURN_IF_ERROR(CheckDeadline());
-    StepSeries o;
+  const RangeFn kind = ParseRangeFn(fn);
+  {
+    StepSeries& o = *out_series;
     o.labels = fn == "last_over_time" ? d.labels : DropName(d.labels);
     o.Init(n);
     // Staleness markers are not samples for range functions.
@@ -238,8 +338,7 @@ absl::StatusOr<Value> Evaluation::EvalRangeFunction(const Expr& e, const Expr& m
                                                  : mx;
         o.SetFloat(i, v);
       }
-      if (HasAny(o)) out.series.push_back(std::move(o));
-      continue;
+      return absl::OkStatus();
     }
     if (!d.histograms.empty() && (counter || fn == "delta")) {
       const auto& hs = d.histograms;
@@ -257,23 +356,32 @@ absl::StatusOr<Value> Evaluation::EvalRangeFunction(const Expr& e, const Expr& m
         o.SetHistogram(i, HistogramRate(hs, lo, hi - 1, resets[hi - 1] != resets[lo], t - range, t,
                                         fn == "rate", range));
       }
-      if (HasAny(o)) out.series.push_back(std::move(o));
-      continue;
+      return absl::OkStatus();
     }
     std::vector<double> corr;  // Prefix sum of values before counter resets.
-    if (counter || fn == "resets" || fn == "changes") {
+    if (kind == RangeFn::kRate || kind == RangeFn::kIncrease || kind == RangeFn::kResets ||
+        kind == RangeFn::kChanges) {
       corr.assign(s.size(), 0);
       for (size_t i = 1; i < s.size(); ++i) {
         double add = 0;
-        if (fn == "changes") {
+        if (kind == RangeFn::kChanges) {
           add = (s[i].v != s[i - 1].v && !(std::isnan(s[i].v) && std::isnan(s[i - 1].v))) ? 1 : 0;
         } else if (s[i].v < s[i - 1].v) {
-          add = fn == "resets" ? 1 : s[i - 1].v;
+          add = kind == RangeFn::kResets ? 1 : s[i - 1].v;
         }
         corr[i] = corr[i - 1] + add;
       }
     }
+    // Sums over overlapping windows come from prefix sums (extended precision) when every
+    // value is finite; otherwise each window is summed on its own.
+    std::vector<long double> prefix;
+    if ((kind == RangeFn::kSumOverTime || kind == RangeFn::kAvgOverTime) &&
+        std::all_of(s.begin(), s.end(), [](const Sample& x) { return std::isfinite(x.v); })) {
+      prefix.assign(s.size() + 1, 0);
+      for (size_t i = 0; i < s.size(); ++i) prefix[i + 1] = prefix[i] + s[i].v;
+    }
     SlidingSorted window;
+    SlidingExtreme extreme(kind == RangeFn::kMinOverTime);
     size_t lo = 0;
     size_t hi = 0;  // Window is [lo, hi).
     for (size_t i = 0; i < n; ++i) {
@@ -282,43 +390,71 @@ absl::StatusOr<Value> Evaluation::EvalRangeFunction(const Expr& e, const Expr& m
       const size_t old_hi = hi;
       while (lo < s.size() && s[lo].t < t - range) ++lo;
       while (hi < s.size() && s[hi].t <= t) ++hi;
-      if (fn == "quantile_over_time") {
+      if (kind == RangeFn::kQuantileOverTime) {
         for (size_t k = old_lo; k < std::min(lo, old_hi); ++k) window.Erase(s[k].v);
         for (size_t k = std::max(old_hi, lo); k < hi; ++k) window.Insert(s[k].v);
         if (hi > lo) o.SetFloat(i, window.Quantile(param));
         continue;
       }
+      if (kind == RangeFn::kMinOverTime || kind == RangeFn::kMaxOverTime) {
+        for (size_t k = std::max(old_hi, lo); k < hi; ++k) extreme.Push(k, s[k].v);
+        extreme.DropBefore(lo);
+        if (hi > lo) o.SetFloat(i, extreme.Front(s));
+        continue;
+      }
       if (hi <= lo) continue;
       const size_t last = hi - 1;
-      if (fn == "rate" || fn == "increase" || fn == "delta") {
-        if (last == lo) continue;
-        const double reset_add = counter ? corr[last] - corr[lo] : 0;
-        o.SetFloat(i, ExtrapolatedRate(s, lo, last, reset_add, t - range, t, counter, fn == "rate",
-                                       range));
-      } else if (fn == "irate" || fn == "idelta") {
-        if (last == lo) continue;
-        const Sample& a = s[last - 1];
-        const Sample& b = s[last];
-        double v = b.v - a.v;
-        if (fn == "irate") {
-          if (b.v < a.v) v = b.v;
-          if (b.t == a.t) continue;
-          v /= static_cast<double>(b.t - a.t) / 1000;
+      switch (kind) {
+        case RangeFn::kRate:
+        case RangeFn::kIncrease:
+        case RangeFn::kDelta: {
+          if (last == lo) break;
+          const double reset_add = counter ? corr[last] - corr[lo] : 0;
+          o.SetFloat(i, ExtrapolatedRate(s, lo, last, reset_add, t - range, t, counter,
+                                         kind == RangeFn::kRate, range));
+          break;
         }
-        o.SetFloat(i, v);
-      } else if (fn == "resets" || fn == "changes") {
-        o.SetFloat(i, corr[last] - corr[lo]);
-      } else if (fn == "deriv" || fn == "predict_linear") {
-        if (last == lo) continue;
-        const auto [slope, intercept] = Regression(s, lo, last, t);
-        o.SetFloat(i, fn == "deriv" ? slope : intercept + slope * param);
-      } else {
-        o.SetFloat(i, OverTime(fn, s, lo, last));
+        case RangeFn::kIrate:
+        case RangeFn::kIdelta: {
+          if (last == lo) break;
+          const Sample& a = s[last - 1];
+          const Sample& b = s[last];
+          double v = b.v - a.v;
+          if (kind == RangeFn::kIrate) {
+            if (b.v < a.v) v = b.v;
+            if (b.t == a.t) break;
+            v /= static_cast<double>(b.t - a.t) / 1000;
+          }
+          o.SetFloat(i, v);
+          break;
+        }
+        case RangeFn::kResets:
+        case RangeFn::kChanges:
+          o.SetFloat(i, corr[last] - corr[lo]);
+          break;
+        case RangeFn::kDeriv:
+        case RangeFn::kPredictLinear: {
+          if (last == lo) break;
+          const auto [slope, intercept] = Regression(s, lo, last, t);
+          o.SetFloat(i, kind == RangeFn::kDeriv ? slope : intercept + slope * param);
+          break;
+        }
+        case RangeFn::kSumOverTime:
+        case RangeFn::kAvgOverTime:
+          if (!prefix.empty()) {
+            const auto sum = static_cast<double>(prefix[hi] - prefix[lo]);
+            o.SetFloat(i, kind == RangeFn::kSumOverTime ? sum : sum / static_cast<double>(hi - lo));
+          } else {
+            o.SetFloat(i, OverTime(kind, s, lo, last));
+          }
+          break;
+        default:
+          o.SetFloat(i, OverTime(kind, s, lo, last));
+          break;
       }
     }
-    if (HasAny(o)) out.series.push_back(std::move(o));
   }
-  return out;
+  return absl::OkStatus();
 }
 
 namespace {

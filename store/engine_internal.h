@@ -8,6 +8,7 @@
 #define CANDOR_STORE_ENGINE_INTERNAL_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -65,15 +66,22 @@ class Evaluation {
   int64_t step_ms() const { return step_; }
   int64_t samples_read() const { return samples_read_; }
   const EngineOptions& options() const { return options_; }
+  ReadOptions ReadOptionsFor(const Expr& selector, bool allow_rollup) const;
 
   // Loads the series of a selector for [mint, maxt] at a resolution chosen for `range_ms`.
   absl::StatusOr<std::vector<SeriesData>> Load(const Expr& selector, int64_t mint, int64_t maxt,
                                                bool allow_rollup);
+  // The same, one series at a time (store/series_store.h SelectEach).
+  absl::Status LoadEach(const Expr& selector, int64_t mint, int64_t maxt, bool allow_rollup,
+                        const std::function<absl::Status(SeriesData&)>& fn);
   absl::Status CheckDeadline() const;
 
   // Functions (engine_functions.cc).
   absl::StatusOr<Value> EvalCall(const Expr& e);
   absl::StatusOr<Value> EvalRangeFunction(const Expr& e, const Expr& matrix, double param);
+  // Evaluates a range function over one series into `o`.
+  absl::Status RangeFunctionSeries(const Expr& e, const Expr& m, double param, SeriesData& d,
+                                   StepSeries* o);
 
  private:
   absl::StatusOr<Value> EvalVectorSelector(const Expr& e);

@@ -48,6 +48,43 @@ void SortDedupe(std::vector<T>* v) {
 
 }  // namespace
 
+std::vector<SeriesStoreImpl::ReadTarget> SeriesStoreImpl::Targets(const std::vector<uint64_t>& refs,
+                                                                  int64_t mint, int64_t maxt,
+                                                                  bool copy_head) const {
+  std::vector<ReadTarget> targets;
+  targets.reserve(refs.size());
+  for (uint64_t ref : refs) {
+    const HeadSeries* s = Find(ref);
+    if (s == nullptr || s->meta.maxt < mint || s->meta.mint > maxt) continue;
+    ReadTarget& t = targets.emplace_back();
+    t.data.ref = ref;
+    t.mint = s->meta.mint;
+    t.maxt = s->meta.maxt;
+    t.data.labels = s->labels;
+    if (copy_head) s->CopyOpen(mint, maxt, &t.head_floats, &t.head_hists);
+  }
+  return targets;
+}
+
+void SeriesStoreImpl::Finish(ReadTarget* t) {
+  SeriesData& d = t->data;
+  d.samples.insert(d.samples.end(), t->head_floats.begin(), t->head_floats.end());
+  d.histograms.insert(d.histograms.end(), std::make_move_iterator(t->head_hists.begin()),
+                      std::make_move_iterator(t->head_hists.end()));
+  SortDedupe(&d.samples);
+  SortDedupe(&d.histograms);
+  if (t->used_rollup) {
+    // Raw samples join the rollup points as one-sample intervals, so *_over_time sees one
+    // consistent series of aggregates.
+    d.rollup = std::move(t->rollup_points);
+    for (const Sample& x : d.samples) d.rollup.push_back({x.t, 1, x.v, x.v, x.v});
+    std::sort(d.rollup.begin(), d.rollup.end(),
+              [](const RollupPoint& a, const RollupPoint& b) { return a.end < b.end; });
+    d.samples.insert(d.samples.end(), t->rollup_lasts.begin(), t->rollup_lasts.end());
+    SortDedupe(&d.samples);
+  }
+}
+
 absl::StatusOr<std::vector<SeriesData>> SeriesStoreImpl::Select(
     const std::vector<LabelMatcher>& matchers, int64_t mint, int64_t maxt,
     const ReadOptions& options) const {
@@ -55,17 +92,7 @@ absl::StatusOr<std::vector<SeriesData>> SeriesStoreImpl::Select(
   {
     absl::ReaderMutexLock lock(&mu_);
     CANDOR_ASSIGN_OR_RETURN(const std::vector<uint64_t> refs, index_.Select(matchers));
-    targets.reserve(refs.size());
-    for (uint64_t ref : refs) {
-      const HeadSeries* s = Find(ref);
-      if (s == nullptr || s->meta.maxt < mint || s->meta.mint > maxt) continue;
-      ReadTarget& t = targets.emplace_back();
-      t.data.ref = ref;
-      t.mint = s->meta.mint;
-      t.maxt = s->meta.maxt;
-      t.data.labels = s->labels;
-      if (!options.labels_only) s->CopyOpen(mint, maxt, &t.head_floats, &t.head_hists);
-    }
+    targets = Targets(refs, mint, maxt, !options.labels_only);
   }
   if (!options.labels_only && !targets.empty()) {
     CANDOR_RETURN_IF_ERROR(ReadDisk(&targets, mint, maxt, options.resolution));
@@ -73,29 +100,49 @@ absl::StatusOr<std::vector<SeriesData>> SeriesStoreImpl::Select(
   std::vector<SeriesData> out;
   out.reserve(targets.size());
   for (ReadTarget& t : targets) {
-    if (!options.labels_only) {
-      SeriesData& d = t.data;
-      d.samples.insert(d.samples.end(), t.head_floats.begin(), t.head_floats.end());
-      d.histograms.insert(d.histograms.end(), std::make_move_iterator(t.head_hists.begin()),
-                          std::make_move_iterator(t.head_hists.end()));
-      SortDedupe(&d.samples);
-      SortDedupe(&d.histograms);
-      if (t.used_rollup) {
-        // Raw samples join the rollup points as one-sample intervals, so *_over_time sees
-        // one consistent series of aggregates.
-        d.rollup = std::move(t.rollup_points);
-        for (const Sample& x : d.samples) d.rollup.push_back({x.t, 1, x.v, x.v, x.v});
-        std::sort(d.rollup.begin(), d.rollup.end(),
-                  [](const RollupPoint& a, const RollupPoint& b) { return a.end < b.end; });
-        d.samples.insert(d.samples.end(), t.rollup_lasts.begin(), t.rollup_lasts.end());
-        SortDedupe(&d.samples);
-      }
-    }
+    if (!options.labels_only) Finish(&t);
     out.push_back(std::move(t.data));
   }
   std::sort(out.begin(), out.end(),
             [](const SeriesData& a, const SeriesData& b) { return a.labels < b.labels; });
   return out;
+}
+
+absl::Status SeriesStoreImpl::SelectEach(const std::vector<LabelMatcher>& matchers, int64_t mint,
+                                         int64_t maxt, const ReadOptions& options,
+                                         const std::function<absl::Status(SeriesData&)>& fn) const {
+  std::vector<ReadTarget> targets;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    CANDOR_ASSIGN_OR_RETURN(const std::vector<uint64_t> refs, index_.Select(matchers));
+    targets = Targets(refs, mint, maxt, !options.labels_only);
+  }
+  std::sort(targets.begin(), targets.end(),
+            [](const ReadTarget& a, const ReadTarget& b) { return a.data.labels < b.data.labels; });
+  // One series at a time through a reused buffer: memory stays at one series' samples.
+  std::vector<ReadTarget> one(1);
+  for (ReadTarget& t : targets) {
+    ReadTarget& cur = one[0];
+    cur.data.ref = t.data.ref;
+    cur.data.labels = std::move(t.data.labels);
+    cur.data.resolution = Resolution::kRaw;
+    cur.data.samples.clear();
+    cur.data.histograms.clear();
+    cur.data.rollup.clear();
+    cur.head_floats = std::move(t.head_floats);
+    cur.head_hists = std::move(t.head_hists);
+    cur.rollup_points.clear();
+    cur.rollup_lasts.clear();
+    cur.used_rollup = false;
+    cur.mint = t.mint;
+    cur.maxt = t.maxt;
+    if (!options.labels_only) {
+      CANDOR_RETURN_IF_ERROR(ReadDisk(&one, mint, maxt, options.resolution));
+      Finish(&cur);
+    }
+    CANDOR_RETURN_IF_ERROR(fn(cur.data));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status SeriesStoreImpl::ReadDisk(std::vector<ReadTarget>* targets, int64_t mint, int64_t maxt,

@@ -30,6 +30,7 @@
 #define CANDOR_STORE_SERIES_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -241,6 +242,13 @@ class SeriesStore {
   virtual absl::StatusOr<std::vector<SeriesData>> Select(const std::vector<LabelMatcher>& matchers,
                                                          int64_t mint, int64_t maxt,
                                                          const ReadOptions& options = {}) const = 0;
+
+  // Like Select, but hands the series to `fn` one at a time, in label order, through a buffer
+  // reused between calls (fn may move out of it). Memory stays bounded by one series, which is
+  // what the query engine wants for large selections. Stops at and returns fn's first error.
+  virtual absl::Status SelectEach(const std::vector<LabelMatcher>& matchers, int64_t mint,
+                                  int64_t maxt, const ReadOptions& options,
+                                  const std::function<absl::Status(SeriesData&)>& fn) const = 0;
 
   // Sorted label names of the series matching any of `selectors` (all series when empty)
   // that have data in [mint, maxt].

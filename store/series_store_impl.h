@@ -11,6 +11,7 @@
 #define CANDOR_STORE_SERIES_STORE_IMPL_H_
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -44,6 +45,9 @@ class SeriesStoreImpl final : public SeriesStore {
   absl::StatusOr<std::vector<SeriesData>> Select(const std::vector<LabelMatcher>& matchers,
                                                  int64_t mint, int64_t maxt,
                                                  const ReadOptions& options) const override;
+  absl::Status SelectEach(const std::vector<LabelMatcher>& matchers, int64_t mint, int64_t maxt,
+                          const ReadOptions& options,
+                          const std::function<absl::Status(SeriesData&)>& fn) const override;
   absl::StatusOr<std::vector<std::string>> LabelNames(
       const std::vector<std::vector<LabelMatcher>>& selectors, int64_t mint,
       int64_t maxt) const override;
@@ -88,6 +92,9 @@ class SeriesStoreImpl final : public SeriesStore {
 
   // Read path.
   struct ReadTarget;
+  std::vector<ReadTarget> Targets(const std::vector<uint64_t>& refs, int64_t mint, int64_t maxt,
+                                  bool copy_head) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  static void Finish(ReadTarget* t);
   absl::Status ReadDisk(std::vector<ReadTarget>* targets, int64_t mint, int64_t maxt,
                         Resolution resolution) const;
   std::vector<SeriesRef> SelectUnion(const std::vector<std::vector<LabelMatcher>>& selectors,
