@@ -178,7 +178,8 @@ ReadOptions Evaluation::ReadOptionsFor(const Expr& selector, bool allow_rollup) 
   const int64_t range = selector.range_ms;
   auto qualifies = [&](absl::Duration min) {
     const int64_t m = absl::ToInt64Milliseconds(min);
-    return range >= m && (times_.size() == 1 || step_ >= m);
+    // Instant queries (one step) read raw samples: only range queries with a coarse step do.
+    return range >= m && times_.size() > 1 && step_ >= m;
   };
   if (qualifies(options_.rollup_1h_min_step)) {
     ro.resolution = Resolution::k1h;

@@ -21,9 +21,12 @@
 // as Prometheus's extrapolatedRate does; native-histogram rate() yields histograms whose
 // quantiles are within Histogram::RelativeErrorBound(schema) of the exact ones.
 //
-// Long ranges read rollups automatically: when a range selector's window and the query step are
-// both at least `rollup_5m_min_step` (or `rollup_1h_min_step`), and for any range whose raw
-// data has expired. quantile_over_time always reads raw samples.
+// Long ranges read rollups automatically: in a range query whose step and range-selector window
+// are both at least `rollup_5m_min_step` (or `rollup_1h_min_step`), the *_over_time aggregates,
+// rate, increase, delta and last_over_time read 5-minute (1-hour) rollups of days that have
+// them; the windows are then (t − d, t] on rollup interval boundaries instead of [t − d, t].
+// Any read falls back to rollups where raw data has expired. Instant queries and
+// quantile_over_time read raw samples while they exist.
 //
 // Thread safety: a QueryEngine is immutable; any number of queries may run concurrently.
 

@@ -335,6 +335,37 @@ TEST_F(EngineTest, ClassicAndNativeHistogramQuantiles) {
   EXPECT_NE(m->matrix[0].points[0].h, nullptr);
 }
 
+TEST_F(EngineTest, LongRangesReadRollups) {
+  // Three days at 1 min; the first two get rolled up once the third has started.
+  Load(L({{"__name__", "g"}}), 3 * 1440, kMin, [](int i) { return (i % 10) * 1.0; });
+  Load(L({{"__name__", "c_total"}}), 3 * 1440, kMin, [](int i) { return 3.0 * i; });
+  clock_.SetTime(absl::FromUnixMillis(kT0 + 3 * 1440 * kMin));
+  ASSERT_TRUE(store_->RunOnce().ok());
+  ASSERT_GE(store_->Stats().rollups_written_total, 4u);
+  const int64_t day = 1440 * kMin;
+  // Step and window of 1 h read the rollups; results are those of (t − 1 h, t] windows.
+  auto r = engine_->Range("sum_over_time(g[1h])", kT0 + 2 * 3'600'000, kT0 + day, 3'600'000);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r->matrix, SizeIs(1));
+  EXPECT_GE(r->samples_read, 1u);
+  for (const Point& p : r->matrix[0].points) {
+    double want = 0;
+    for (int64_t t = p.t - 3'600'000 + kMin; t <= p.t; t += kMin)
+      want += static_cast<double>(((t - kT0) / kMin) % 10);
+    EXPECT_DOUBLE_EQ(p.v, want) << p.t;
+  }
+  auto rate = engine_->Range("rate(c_total[1h])", kT0 + 2 * 3'600'000, kT0 + day, 3'600'000);
+  ASSERT_TRUE(rate.ok());
+  for (const Point& p : rate->matrix[0].points) EXPECT_NEAR(p.v, 3.0 / 60, 1e-9) << p.t;
+  // A short step reads raw samples: the Prometheus window [t − 1 h, t] with 61 samples.
+  EXPECT_EQ(One("count_over_time(g[1h])", kT0 + 5 * 3'600'000), 61);
+  auto coarse =
+      engine_->Range("count_over_time(g[1h])", kT0 + 5 * 3'600'000, kT0 + 6 * 3'600'000, 3'600'000);
+  ASSERT_TRUE(coarse.ok());
+  ASSERT_THAT(coarse->matrix[0].points, SizeIs(2));
+  EXPECT_EQ(coarse->matrix[0].points[0].v, 60);
+}
+
 TEST_F(EngineTest, RangeQueriesAndLimits) {
   Load(L({{"__name__", "g"}}), 120, 30'000, [](int i) { return i; });
   auto r = engine_->Range("g * 2", kT0, kT0 + 3'600'000, 60'000);

@@ -13,9 +13,11 @@ namespace {
 constexpr uint8_t kHasFloats = 1;
 constexpr uint8_t kHasHistograms = 2;
 
-int64_t IntervalStart(int64_t t, int64_t step) {
+// The end of the interval (end - step, end] holding t; ends are multiples of step.
+int64_t IntervalEnd(int64_t t, int64_t step) {
   const int64_t r = t % step;
-  return r >= 0 ? t - r : t - r - step;
+  if (r == 0) return t;
+  return r > 0 ? t - r + step : t - r;
 }
 
 absl::Status Corrupt() { return absl::DataLossError("corrupt rollup block"); }
@@ -48,11 +50,11 @@ RollupBlock BuildRollup(const std::vector<Sample>& floats,
   // (and compress like them) instead of carrying floating-point addition error.
   std::vector<int> exponent;
   for (const Sample& s : floats) {
-    const int64_t start = IntervalStart(s.t, step_ms);
-    if (start != cur) {
-      cur = start;
+    const int64_t end = IntervalEnd(s.t, step_ms);
+    if (end != cur) {
+      cur = end;
       b.last.push_back(s);
-      b.points.push_back({start + step_ms, 0, 0, INFINITY, -INFINITY});
+      b.points.push_back({end, 0, 0, INFINITY, -INFINITY});
       exponent.push_back(0);
     }
     b.last.back() = s;
@@ -82,9 +84,9 @@ RollupBlock BuildRollup(const std::vector<Sample>& floats,
   }
   cur = INT64_MIN;
   for (const HistogramSample& h : histograms) {
-    const int64_t start = IntervalStart(h.t, step_ms);
-    if (start != cur) {
-      cur = start;
+    const int64_t end = IntervalEnd(h.t, step_ms);
+    if (end != cur) {
+      cur = end;
       b.histograms.push_back(h);
     } else {
       b.histograms.back() = h;
@@ -174,7 +176,7 @@ absl::Status DecodeRollupBlock(std::string_view data, int64_t step_ms, int64_t m
     }
     for (uint32_t i = 0; i < n; ++i) {
       if (ts[i] >= mint && ts[i] <= maxt) out->last.push_back({ts[i], last[i]});
-      if (ends[i] > mint && ends[i] - step_ms <= maxt) {
+      if (ends[i] >= mint && ends[i] - step_ms < maxt) {
         out->points.push_back({ends[i], static_cast<double>(counts[i]), sum[i], min[i], max[i]});
       }
     }

@@ -1,5 +1,5 @@
 // Rollup blocks (store/FORMAT.md §3.4): per series, per UTC day, per resolution (5 min, 1 h),
-// the aggregates of each aligned interval [s, s + step): count, sum, min, max of float
+// the aggregates of each aligned interval (end - step, end]: count, sum, min, max of float
 // samples (stale markers excluded), the last float sample and the last histogram of the
 // interval. Counters and cumulative histograms need nothing more: their value at interval
 // ends answers rate/increase exactly for aligned windows.
@@ -34,7 +34,7 @@ RollupBlock BuildRollup(const std::vector<Sample>& floats,
 
 std::string EncodeRollupBlock(const RollupBlock& block);
 // Appends the parts of the block within [mint, maxt]: samples by their time, aggregates whose
-// interval [end - step_ms, end) overlaps the range. DataLossError if the block is corrupt.
+// interval (end - step_ms, end] overlaps the range. DataLossError if the block is corrupt.
 absl::Status DecodeRollupBlock(std::string_view data, int64_t step_ms, int64_t mint, int64_t maxt,
                                RollupBlock* out);
 
