@@ -214,7 +214,9 @@ double Histogram::Quantile(double q) const {
   for (const Bucket& b : positive_) total += b.count;
   for (const Bucket& b : negative_) total += b.count;
   if (!(total > 0)) return std::numeric_limits<double>::quiet_NaN();
-  const double rank = q * total;
+  // Counts scaled by rate() carry rounding error; a bucket that reaches the rank up to that
+  // error holds it (otherwise an exact tie would move the answer to the next bucket).
+  const double rank = q * total - 1e-9 * total;
   double cum = 0;
   for (auto it = negative_.rbegin(); it != negative_.rend(); ++it) {
     cum += it->count;

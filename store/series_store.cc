@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <cerrno>
 #include <cstring>
 
@@ -46,9 +47,12 @@ absl::Status ValidateOptions(const SeriesStoreOptions& o) {
   return absl::OkStatus();
 }
 
+// Creates `path` and any missing parents.
 absl::Status MakeDir(const std::string& path) {
-  if (::mkdir(path.c_str(), 0755) == 0 || errno == EEXIST) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat("create directory ", path, ": ", std::strerror(errno)));
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (!ec) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat("create directory ", path, ": ", ec.message()));
 }
 
 std::string FormatMs(int64_t t) {

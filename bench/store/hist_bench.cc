@@ -257,6 +257,10 @@ int main(int argc, char** argv) {
       for (const auto& [t, v] : values) {
         const double x = exact(e, t);
         const double err = std::fabs(v - x) / x;
+        if (std::getenv("HIST_DEBUG") != nullptr && c.store[0] == 'c' && err > 0.0109) {
+          std::fprintf(stderr, "entity %d t=%lld est=%.6f exact=%.6f err=%.4f\n", e,
+                       static_cast<long long>(t - start), v, x, err);
+        }
         sum_err += err;
         max_err = std::max(max_err, err);
         ++points;
