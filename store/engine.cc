@@ -206,20 +206,22 @@ absl::StatusOr<std::vector<SeriesData>> Evaluation::Load(const Expr& selector, i
 }
 
 absl::Status Evaluation::LoadEach(const Expr& selector, int64_t mint, int64_t maxt,
-                                  bool allow_rollup,
+                                  bool allow_rollup, bool histogram_columns,
                                   const std::function<absl::Status(SeriesData&)>& fn) {
   CANDOR_RETURN_IF_ERROR(CheckDeadline());
-  return store_.SelectEach(
-      selector.matchers, mint, maxt, ReadOptionsFor(selector, allow_rollup),
-      [&](SeriesData& d) -> absl::Status {
-        samples_read_ += static_cast<int64_t>(d.samples.size() + d.histograms.size());
-        if (samples_read_ > options_.max_samples) {
-          return absl::ResourceExhaustedError(
-              "query processing would load too many samples into memory in query execution");
-        }
-        CANDOR_RETURN_IF_ERROR(CheckDeadline());
-        return fn(d);
-      });
+  ReadOptions ro = ReadOptionsFor(selector, allow_rollup);
+  ro.histogram_columns = histogram_columns;
+  return store_.SelectEach(selector.matchers, mint, maxt, ro, [&](SeriesData& d) -> absl::Status {
+    samples_read_ += static_cast<int64_t>(d.samples.size() + d.histograms.size());
+    for (const HistogramColumns& c : d.histogram_columns)
+      samples_read_ += static_cast<int64_t>(c.size());
+    if (samples_read_ > options_.max_samples) {
+      return absl::ResourceExhaustedError(
+          "query processing would load too many samples into memory in query execution");
+    }
+    CANDOR_RETURN_IF_ERROR(CheckDeadline());
+    return fn(d);
+  });
 }
 
 absl::StatusOr<Value> Evaluation::Eval(const Expr& e) {
@@ -273,7 +275,7 @@ absl::StatusOr<Value> Evaluation::EvalVectorSelector(const Expr& e) {
   const size_t n = steps();
   const absl::Status status =
       LoadEach(e, times_.front() - e.offset_ms - lookback, times_.back() - e.offset_ms, false,
-               [&](SeriesData& d) {
+               false, [&](SeriesData& d) {
                  StepSeries s;
                  s.Init(n);
                  s.ts.assign(n, 0);

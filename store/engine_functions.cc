@@ -44,24 +44,27 @@ double ExtrapolatedRate(const std::vector<Sample>& s, size_t lo, size_t hi, doub
   return result;
 }
 
-// The same for histograms (counter semantics).
-std::shared_ptr<const Histogram> HistogramRate(const std::vector<HistogramSample>& s, size_t lo,
+// The same for histograms (counter semantics) over the samples lo..hi of a series, read through
+// `at(i)` (materializing) and `time(i)`; `reset(i)` marks sample i as a reset of i − 1.
+template <typename At, typename Time, typename Reset>
+std::shared_ptr<const Histogram> HistogramRate(At&& at, Time&& time, Reset&& reset, size_t lo,
                                                size_t hi, bool any_reset, int64_t range_start,
                                                int64_t range_end, bool rate, int64_t range_ms) {
-  auto h = std::make_shared<Histogram>(s[hi].h);
+  auto h = std::make_shared<Histogram>(at(hi));
   if (any_reset) {
     for (size_t i = lo + 1; i <= hi; ++i) {
-      if (s[i].h.IsResetFrom(s[i - 1].h)) h->Add(s[i - 1].h);
+      if (reset(i)) h->Add(at(i - 1));
     }
   }
-  h->Sub(s[lo].h);
+  const Histogram first = at(lo);
+  h->Sub(first);
   h->DropEmptyBuckets();
-  double to_start = static_cast<double>(s[lo].t - range_start) / 1000;
-  const double to_end = static_cast<double>(range_end - s[hi].t) / 1000;
-  const double sampled = static_cast<double>(s[hi].t - s[lo].t) / 1000;
+  double to_start = static_cast<double>(time(lo) - range_start) / 1000;
+  const double to_end = static_cast<double>(range_end - time(hi)) / 1000;
+  const double sampled = static_cast<double>(time(hi) - time(lo)) / 1000;
   const double avg = sampled / static_cast<double>(hi - lo);
-  if (h->count() > 0 && s[lo].h.count() >= 0) {
-    const double to_zero = sampled * (s[lo].h.count() / h->count());
+  if (h->count() > 0 && first.count() >= 0) {
+    const double to_zero = sampled * (first.count() / h->count());
     if (to_zero < to_start) to_start = to_zero;
   }
   const double threshold = avg * 1.1;
@@ -288,9 +291,11 @@ absl::StatusOr<Value> Evaluation::EvalRangeFunction(const Expr& e, const Expr& m
     if (HasAny(s)) out.series.push_back(std::move(s));
     return out;
   }
+  // Histogram rates read column blocks and materialize only window edges.
+  const bool histogram_columns = fn == "rate" || fn == "increase" || fn == "delta";
   const absl::Status status =
       LoadEach(m, times_.front() - m.offset_ms - range, times_.back() - m.offset_ms, rollup_ok,
-               [&](SeriesData& d) -> absl::Status {
+               histogram_columns, [&](SeriesData& d) -> absl::Status {
                  StepSeries o;
                  CANDOR_RETURN_IF_ERROR(RangeFunctionSeries(e, m, param, d, &o));
                  if (HasAny(o)) out.series.push_back(std::move(o));
@@ -340,12 +345,51 @@ absl::Status Evaluation::RangeFunctionSeries(const Expr& e, const Expr& m, doubl
       }
       return absl::OkStatus();
     }
+    if (!d.histogram_columns.empty() && (counter || fn == "delta")) {
+      // Columns: only the samples at window edges (and before resets) become histograms.
+      const auto& blocks = d.histogram_columns;
+      std::vector<int64_t> ts;
+      std::vector<std::pair<uint32_t, uint32_t>> where;  // (block, position)
+      std::vector<uint8_t> reset;
+      for (size_t b = 0; b < blocks.size(); ++b) {
+        for (size_t p = 0; p < blocks[b].size(); ++p) {
+          ts.push_back(blocks[b].ts[p]);
+          where.push_back({static_cast<uint32_t>(b), static_cast<uint32_t>(p)});
+          uint8_t r = blocks[b].reset[p];
+          if (p == 0 && b > 0) {
+            const HistogramColumns& prev = blocks[b - 1];
+            r = blocks[b].At(0).IsResetFrom(prev.At(prev.size() - 1)) ? 1 : 0;
+          }
+          reset.push_back(r);
+        }
+      }
+      std::vector<int64_t> resets(ts.size(), 0);  // Prefix count of counter resets.
+      for (size_t i = 1; i < ts.size(); ++i) resets[i] = resets[i - 1] + reset[i];
+      auto at = [&](size_t i) { return blocks[where[i].first].At(where[i].second); };
+      auto time = [&](size_t i) { return ts[i]; };
+      auto is_reset = [&](size_t i) { return reset[i] != 0; };
+      size_t lo = 0;
+      size_t hi = 0;
+      for (size_t i = 0; i < n; ++i) {
+        const int64_t t = times_[i] - m.offset_ms;
+        while (lo < ts.size() && ts[lo] < t - range) ++lo;
+        while (hi < ts.size() && ts[hi] <= t) ++hi;
+        if (hi < lo + 2) continue;
+        o.SetHistogram(i,
+                       HistogramRate(at, time, is_reset, lo, hi - 1, resets[hi - 1] != resets[lo],
+                                     t - range, t, fn == "rate", range));
+      }
+      return absl::OkStatus();
+    }
     if (!d.histograms.empty() && (counter || fn == "delta")) {
       const auto& hs = d.histograms;
       std::vector<int64_t> resets(hs.size(), 0);  // Prefix count of counter resets.
       for (size_t i = 1; i < hs.size(); ++i) {
         resets[i] = resets[i - 1] + (hs[i].h.IsResetFrom(hs[i - 1].h) ? 1 : 0);
       }
+      auto at = [&](size_t i) { return hs[i].h; };
+      auto time = [&](size_t i) { return hs[i].t; };
+      auto is_reset = [&](size_t i) { return resets[i] != resets[i - 1]; };
       size_t lo = 0;
       size_t hi = 0;
       for (size_t i = 0; i < n; ++i) {
@@ -353,8 +397,9 @@ absl::Status Evaluation::RangeFunctionSeries(const Expr& e, const Expr& m, doubl
         while (lo < hs.size() && hs[lo].t < t - range) ++lo;
         while (hi < hs.size() && hs[hi].t <= t) ++hi;
         if (hi < lo + 2) continue;
-        o.SetHistogram(i, HistogramRate(hs, lo, hi - 1, resets[hi - 1] != resets[lo], t - range, t,
-                                        fn == "rate", range));
+        o.SetHistogram(i,
+                       HistogramRate(at, time, is_reset, lo, hi - 1, resets[hi - 1] != resets[lo],
+                                     t - range, t, fn == "rate", range));
       }
       return absl::OkStatus();
     }

@@ -73,7 +73,7 @@ class Evaluation {
                                                bool allow_rollup);
   // The same, one series at a time (store/series_store.h SelectEach).
   absl::Status LoadEach(const Expr& selector, int64_t mint, int64_t maxt, bool allow_rollup,
-                        const std::function<absl::Status(SeriesData&)>& fn);
+                        bool histogram_columns, const std::function<absl::Status(SeriesData&)>& fn);
   absl::Status CheckDeadline() const;
 
   // Functions (engine_functions.cc).

@@ -60,9 +60,14 @@ void EncodeSide(std::span<const Histogram> hs, bool positive, BitWriter* w) {
   }
 }
 
-bool DecodeSide(BitReader* r, uint32_t n, bool positive, std::vector<Histogram>* hs) {
+// Reads one side's bucket columns into `index` and the column-major `values` (n per bucket),
+// marking in `reset` the samples where any column decreased.
+bool DecodeSide(BitReader* r, uint32_t n, std::vector<int32_t>* index, std::vector<int64_t>* values,
+                std::vector<uint8_t>* reset) {
   const int64_t k = r->ReadSigned();
   if (!r->ok() || k < 0 || k > kMaxColumns) return false;
+  index->clear();
+  values->clear();
   if (k == 0) return true;
   std::vector<int64_t> idx(static_cast<size_t>(k));
   idx[0] = r->ReadSigned();
@@ -74,18 +79,27 @@ bool DecodeSide(BitReader* r, uint32_t n, bool positive, std::vector<Histogram>*
     idx[i] += idx[i - 1];
   }
   if (idx.front() < INT32_MIN || idx.back() > INT32_MAX) return false;
-  std::vector<int64_t> column(n);
-  for (int64_t index : idx) {
-    if (!internal::DecodeIntSeries(r, n, column.data())) return false;
-    for (uint32_t s = 0; s < n; ++s) {
-      if (column[s] < 0) return false;
-      if (column[s] == 0) continue;
-      Histogram& h = (*hs)[s];
-      (positive ? h.mutable_positive() : h.mutable_negative())
-          ->push_back({static_cast<int32_t>(index), static_cast<double>(column[s])});
+  index->reserve(idx.size());
+  for (int64_t i : idx) index->push_back(static_cast<int32_t>(i));
+  values->resize(idx.size() * n);
+  for (size_t c = 0; c < idx.size(); ++c) {
+    int64_t* col = values->data() + c * n;
+    if (!internal::DecodeIntSeries(r, n, col)) return false;
+    if (col[0] < 0) return false;
+    for (uint32_t s = 1; s < n; ++s) {
+      if (col[s] < 0) return false;
+      if (col[s] < col[s - 1]) (*reset)[s] = 1;
     }
   }
   return true;
+}
+
+void AddSide(const std::vector<int32_t>& index, const std::vector<int64_t>& values, size_t n,
+             size_t s, std::vector<Bucket>* out) {
+  for (size_t c = 0; c < index.size(); ++c) {
+    const int64_t v = values[c * n + s];
+    if (v != 0) out->push_back({index[c], static_cast<double>(v)});
+  }
 }
 
 }  // namespace
@@ -127,8 +141,18 @@ std::string EncodeHistogramChunk(std::span<const int64_t> ts, std::span<const Hi
   return out;
 }
 
-absl::Status DecodeHistogramChunk(std::string_view chunk, std::vector<HistogramSample>* out,
-                                  int64_t mint, int64_t maxt) {
+Histogram HistogramColumns::At(size_t s) const {
+  const size_t n = ts.size();
+  Histogram h(schema, zero_threshold);
+  h.set_count(static_cast<double>(count[s]));
+  h.set_zero_count(static_cast<double>(zero_count[s]));
+  h.set_sum(sum[s]);
+  AddSide(pos_index, pos, n, s, h.mutable_positive());
+  AddSide(neg_index, neg, n, s, h.mutable_negative());
+  return h;
+}
+
+absl::Status DecodeHistogramColumns(std::string_view chunk, HistogramColumns* out) {
   CANDOR_ASSIGN_OR_RETURN(const ChunkHeader header, PeekChunk(chunk));
   if (header.encoding != ChunkEncoding::kHistogram) return Corrupt("float chunk in histogram read");
   chunk.remove_prefix(1);
@@ -136,25 +160,86 @@ absl::Status DecodeHistogramChunk(std::string_view chunk, std::vector<HistogramS
   GetVarint(&chunk, &n64);
   const uint32_t n = header.count;
   BitReader r(chunk);
-  std::vector<int64_t> ts;
-  if (!internal::DecodeTimestamps(&r, n, &ts)) return Corrupt("timestamps");
-  const int32_t schema = static_cast<int32_t>(r.Read(4)) + kMinSchema;
-  const double zt = BitsDouble(r.Read(64));
-  if (!r.ok() || schema > kMaxSchema || !std::isfinite(zt) || zt < 0) return Corrupt("header");
-  std::vector<Histogram> hs(n, Histogram(schema, zt));
-  std::vector<int64_t> column(n);
-  if (!internal::DecodeIntSeries(&r, n, column.data())) return Corrupt("count");
-  for (uint32_t i = 0; i < n; ++i) hs[i].set_count(static_cast<double>(column[i]));
-  if (!internal::DecodeIntSeries(&r, n, column.data())) return Corrupt("zero count");
-  for (uint32_t i = 0; i < n; ++i) hs[i].set_zero_count(static_cast<double>(column[i]));
-  std::vector<double> sums(n);
-  if (!internal::DecodeFloatValues(&r, n, sums.data())) return Corrupt("sum");
-  for (uint32_t i = 0; i < n; ++i) hs[i].set_sum(sums[i]);
-  if (!DecodeSide(&r, n, true, &hs) || !DecodeSide(&r, n, false, &hs)) return Corrupt("buckets");
-  for (uint32_t i = 0; i < n; ++i) {
-    if (ts[i] < mint) continue;
-    if (ts[i] > maxt) break;
-    out->push_back({ts[i], std::move(hs[i])});
+  if (!internal::DecodeTimestamps(&r, n, &out->ts)) return Corrupt("timestamps");
+  out->schema = static_cast<int32_t>(r.Read(4)) + kMinSchema;
+  out->zero_threshold = BitsDouble(r.Read(64));
+  if (!r.ok() || out->schema > kMaxSchema || !std::isfinite(out->zero_threshold) ||
+      out->zero_threshold < 0) {
+    return Corrupt("header");
+  }
+  out->count.resize(n);
+  out->zero_count.resize(n);
+  out->sum.resize(n);
+  out->reset.assign(n, 0);
+  if (!internal::DecodeIntSeries(&r, n, out->count.data())) return Corrupt("count");
+  if (!internal::DecodeIntSeries(&r, n, out->zero_count.data())) return Corrupt("zero count");
+  if (!internal::DecodeFloatValues(&r, n, out->sum.data())) return Corrupt("sum");
+  for (uint32_t s = 0; s < n; ++s) {
+    if (out->count[s] < 0 || out->zero_count[s] < 0) return Corrupt("negative count");
+    if (s > 0 &&
+        (out->count[s] < out->count[s - 1] || out->zero_count[s] < out->zero_count[s - 1])) {
+      out->reset[s] = 1;
+    }
+  }
+  if (!DecodeSide(&r, n, &out->pos_index, &out->pos, &out->reset) ||
+      !DecodeSide(&r, n, &out->neg_index, &out->neg, &out->reset)) {
+    return Corrupt("buckets");
+  }
+  return absl::OkStatus();
+}
+
+void AppendAsColumns(const std::vector<HistogramSample>& samples,
+                     std::vector<HistogramColumns>* out) {
+  size_t begin = 0;
+  while (begin < samples.size()) {
+    const Histogram& first = samples[begin].h;
+    size_t end = begin + 1;
+    while (end < samples.size() && samples[end].h.schema() == first.schema() &&
+           samples[end].h.zero_threshold() == first.zero_threshold()) {
+      ++end;
+    }
+    const size_t n = end - begin;
+    HistogramColumns& c = out->emplace_back();
+    c.schema = first.schema();
+    c.zero_threshold = first.zero_threshold();
+    for (const bool positive : {true, false}) {
+      std::vector<int32_t>& index = positive ? c.pos_index : c.neg_index;
+      for (size_t i = begin; i < end; ++i) {
+        for (const Bucket& b : positive ? samples[i].h.positive() : samples[i].h.negative()) {
+          index.push_back(b.index);
+        }
+      }
+      std::sort(index.begin(), index.end());
+      index.erase(std::unique(index.begin(), index.end()), index.end());
+      std::vector<int64_t>& values = positive ? c.pos : c.neg;
+      values.assign(index.size() * n, 0);
+      for (size_t i = begin; i < end; ++i) {
+        for (const Bucket& b : positive ? samples[i].h.positive() : samples[i].h.negative()) {
+          const auto col = std::lower_bound(index.begin(), index.end(), b.index) - index.begin();
+          values[static_cast<size_t>(col) * n + (i - begin)] = static_cast<int64_t>(b.count);
+        }
+      }
+    }
+    c.reset.assign(n, 0);
+    for (size_t i = begin; i < end; ++i) {
+      c.ts.push_back(samples[i].t);
+      c.count.push_back(static_cast<int64_t>(samples[i].h.count()));
+      c.zero_count.push_back(static_cast<int64_t>(samples[i].h.zero_count()));
+      c.sum.push_back(samples[i].h.sum());
+      if (i > begin && samples[i].h.IsResetFrom(samples[i - 1].h)) c.reset[i - begin] = 1;
+    }
+    begin = end;
+  }
+}
+
+absl::Status DecodeHistogramChunk(std::string_view chunk, std::vector<HistogramSample>* out,
+                                  int64_t mint, int64_t maxt) {
+  thread_local HistogramColumns cols;
+  CANDOR_RETURN_IF_ERROR(DecodeHistogramColumns(chunk, &cols));
+  for (size_t s = 0; s < cols.size(); ++s) {
+    if (cols.ts[s] < mint) continue;
+    if (cols.ts[s] > maxt) break;
+    out->push_back({cols.ts[s], cols.At(s)});
   }
   return absl::OkStatus();
 }

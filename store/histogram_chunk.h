@@ -27,6 +27,13 @@ bool IsStorableHistogram(const Histogram& h);
 // schema and zero threshold, all storable. Violated preconditions abort (the head checks).
 std::string EncodeHistogramChunk(std::span<const int64_t> ts, std::span<const Histogram> hs);
 
+// Decodes a histogram chunk into columns. DataLossError if the chunk is corrupt.
+absl::Status DecodeHistogramColumns(std::string_view chunk, HistogramColumns* out);
+
+// Appends `samples` (time-sorted) as column blocks, one per run of equal layout.
+void AppendAsColumns(const std::vector<HistogramSample>& samples,
+                     std::vector<HistogramColumns>* out);
+
 // Appends the samples with mint ≤ t ≤ maxt. DataLossError if the chunk is corrupt.
 absl::Status DecodeHistogramChunk(std::string_view chunk, std::vector<HistogramSample>* out,
                                   int64_t mint = INT64_MIN, int64_t maxt = INT64_MAX);

@@ -165,7 +165,8 @@ TEST(HistogramTest, QuantileIsStableUnderRateScaling) {
   for (double scale : {1.0 / 3600, 1.0 / 300, 1.7, 1e-6}) {
     Histogram scaled = h;
     scaled.Scale(scale);
-    for (double q : {0.5, 0.9, 0.99}) EXPECT_EQ(scaled.Quantile(q), h.Quantile(q)) << scale << " " << q;
+    for (double q : {0.5, 0.9, 0.99})
+      EXPECT_EQ(scaled.Quantile(q), h.Quantile(q)) << scale << " " << q;
   }
 }
 

@@ -2,6 +2,7 @@
 // chunks from day partitions and rollup blocks where raw data has expired or was asked for.
 
 #include <algorithm>
+#include <type_traits>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -27,6 +28,42 @@ struct SeriesStoreImpl::ReadTarget {
 namespace {
 
 constexpr int64_t kDayMs = 24 * 3600 * 1000;
+
+// Drops the samples of the newest block outside [mint, maxt] (blocks are whole chunks).
+void TrimColumns(int64_t mint, int64_t maxt, std::vector<HistogramColumns>* blocks) {
+  HistogramColumns& c = blocks->back();
+  const auto lo =
+      static_cast<size_t>(std::lower_bound(c.ts.begin(), c.ts.end(), mint) - c.ts.begin());
+  const auto hi =
+      static_cast<size_t>(std::upper_bound(c.ts.begin(), c.ts.end(), maxt) - c.ts.begin());
+  if (lo == 0 && hi == c.size()) return;
+  if (hi <= lo) {
+    blocks->pop_back();
+    return;
+  }
+  const size_t n = c.size();
+  const size_t m = hi - lo;
+  auto slice = [&](auto& v) {
+    v = std::vector<typename std::decay_t<decltype(v)>::value_type>(
+        v.begin() + static_cast<ptrdiff_t>(lo), v.begin() + static_cast<ptrdiff_t>(hi));
+  };
+  slice(c.ts);
+  slice(c.count);
+  slice(c.zero_count);
+  slice(c.sum);
+  slice(c.reset);
+  c.reset[0] = 0;
+  for (std::vector<int64_t>* side : {&c.pos, &c.neg}) {
+    std::vector<int64_t> out;
+    const size_t cols = side->size() / n;
+    out.reserve(cols * m);
+    for (size_t k = 0; k < cols; ++k) {
+      out.insert(out.end(), side->begin() + static_cast<ptrdiff_t>(k * n + lo),
+                 side->begin() + static_cast<ptrdiff_t>(k * n + hi));
+    }
+    *side = std::move(out);
+  }
+}
 
 template <typename T>
 void SortDedupe(std::vector<T>* v) {
@@ -66,7 +103,7 @@ std::vector<SeriesStoreImpl::ReadTarget> SeriesStoreImpl::Targets(const std::vec
   return targets;
 }
 
-void SeriesStoreImpl::Finish(ReadTarget* t) {
+void SeriesStoreImpl::Finish(ReadTarget* t, bool columns) {
   SeriesData& d = t->data;
   d.samples.insert(d.samples.end(), t->head_floats.begin(), t->head_floats.end());
   d.histograms.insert(d.histograms.end(), std::make_move_iterator(t->head_hists.begin()),
@@ -83,6 +120,25 @@ void SeriesStoreImpl::Finish(ReadTarget* t) {
     d.samples.insert(d.samples.end(), t->rollup_lasts.begin(), t->rollup_lasts.end());
     SortDedupe(&d.samples);
   }
+  if (!columns) return;
+  // Materialized histograms (head, rollups) join the column blocks; blocks that overlap in time
+  // (an out-of-order merge of another layout) fall back to materialized samples.
+  AppendAsColumns(d.histograms, &d.histogram_columns);
+  d.histograms.clear();
+  std::stable_sort(d.histogram_columns.begin(), d.histogram_columns.end(),
+                   [](const HistogramColumns& a, const HistogramColumns& b) {
+                     return a.ts.front() < b.ts.front();
+                   });
+  for (size_t i = 1; i < d.histogram_columns.size(); ++i) {
+    if (d.histogram_columns[i].ts.front() <= d.histogram_columns[i - 1].ts.back()) {
+      for (const HistogramColumns& c : d.histogram_columns) {
+        for (size_t s = 0; s < c.size(); ++s) d.histograms.push_back({c.ts[s], c.At(s)});
+      }
+      d.histogram_columns.clear();
+      SortDedupe(&d.histograms);
+      return;
+    }
+  }
 }
 
 absl::StatusOr<std::vector<SeriesData>> SeriesStoreImpl::Select(
@@ -95,12 +151,12 @@ absl::StatusOr<std::vector<SeriesData>> SeriesStoreImpl::Select(
     targets = Targets(refs, mint, maxt, !options.labels_only);
   }
   if (!options.labels_only && !targets.empty()) {
-    CANDOR_RETURN_IF_ERROR(ReadDisk(&targets, mint, maxt, options.resolution));
+    CANDOR_RETURN_IF_ERROR(ReadDisk(&targets, mint, maxt, options.resolution, false));
   }
   std::vector<SeriesData> out;
   out.reserve(targets.size());
   for (ReadTarget& t : targets) {
-    if (!options.labels_only) Finish(&t);
+    if (!options.labels_only) Finish(&t, false);
     out.push_back(std::move(t.data));
   }
   std::sort(out.begin(), out.end(),
@@ -128,6 +184,7 @@ absl::Status SeriesStoreImpl::SelectEach(const std::vector<LabelMatcher>& matche
     cur.data.resolution = Resolution::kRaw;
     cur.data.samples.clear();
     cur.data.histograms.clear();
+    cur.data.histogram_columns.clear();
     cur.data.rollup.clear();
     cur.head_floats = std::move(t.head_floats);
     cur.head_hists = std::move(t.head_hists);
@@ -137,8 +194,9 @@ absl::Status SeriesStoreImpl::SelectEach(const std::vector<LabelMatcher>& matche
     cur.mint = t.mint;
     cur.maxt = t.maxt;
     if (!options.labels_only) {
-      CANDOR_RETURN_IF_ERROR(ReadDisk(&one, mint, maxt, options.resolution));
-      Finish(&cur);
+      CANDOR_RETURN_IF_ERROR(
+          ReadDisk(&one, mint, maxt, options.resolution, options.histogram_columns));
+      Finish(&cur, options.histogram_columns);
     }
     CANDOR_RETURN_IF_ERROR(fn(cur.data));
   }
@@ -146,7 +204,7 @@ absl::Status SeriesStoreImpl::SelectEach(const std::vector<LabelMatcher>& matche
 }
 
 absl::Status SeriesStoreImpl::ReadDisk(std::vector<ReadTarget>* targets, int64_t mint, int64_t maxt,
-                                       Resolution resolution) const {
+                                       Resolution resolution, bool columns) const {
   std::vector<uint64_t> refs(targets->size());
   for (size_t i = 0; i < targets->size(); ++i) refs[i] = (*targets)[i].data.ref;
   std::vector<size_t> order(refs.size());
@@ -195,10 +253,17 @@ absl::Status SeriesStoreImpl::ReadDisk(std::vector<ReadTarget>* targets, int64_t
           [&](size_t i, int64_t key, std::string_view bytes) {
             SeriesData& d = (*targets)[order[i]].data;
             absl::StatusOr<ChunkHeader> h = PeekChunk(bytes);
-            absl::Status s = h.ok() ? (h->encoding == ChunkEncoding::kHistogram
-                                           ? DecodeHistogramChunk(bytes, &d.histograms, mint, maxt)
-                                           : DecodeFloatChunk(bytes, &d.samples, mint, maxt))
-                                    : h.status();
+            absl::Status s;
+            if (!h.ok()) {
+              s = h.status();
+            } else if (h->encoding != ChunkEncoding::kHistogram) {
+              s = DecodeFloatChunk(bytes, &d.samples, mint, maxt);
+            } else if (columns) {
+              s = DecodeHistogramColumns(bytes, &d.histogram_columns.emplace_back());
+              if (s.ok()) TrimColumns(mint, maxt, &d.histogram_columns);
+            } else {
+              s = DecodeHistogramChunk(bytes, &d.histograms, mint, maxt);
+            }
             if (!s.ok()) {
               corrupt_chunks_.fetch_add(1, std::memory_order_relaxed);
               return absl::DataLossError(absl::StrCat("series ", d.labels.ToString(), ": chunk at ",

@@ -95,6 +95,28 @@ struct HistogramSample {
   friend bool operator==(const HistogramSample&, const HistogramSample&) = default;
 };
 
+// Cumulative histogram samples column by column (one block per stored chunk): what range
+// functions read to materialize only the samples at their window edges.
+struct HistogramColumns {
+  int32_t schema = 0;
+  double zero_threshold = 0;
+  std::vector<int64_t> ts;
+  std::vector<int64_t> count;
+  std::vector<int64_t> zero_count;
+  std::vector<double> sum;
+  std::vector<int32_t> pos_index;  // Bucket indices of the positive columns.
+  std::vector<int64_t> pos;        // Column-major: pos[column * size() + sample].
+  std::vector<int32_t> neg_index;
+  std::vector<int64_t> neg;
+  // 1 where a sample is a counter reset of the one before it in the block (a count, zero count
+  // or bucket decreased). Sample 0 is never marked.
+  std::vector<uint8_t> reset;
+
+  size_t size() const { return ts.size(); }
+  // The histogram of sample `s` (< size()).
+  Histogram At(size_t s) const;
+};
+
 // The resolution data is read at.
 enum class Resolution { kRaw, k5m, k1h };
 
@@ -120,6 +142,9 @@ struct SeriesData {
   std::vector<Sample> samples;
   // Histogram samples in time order (a series may switch kind over time; both are returned).
   std::vector<HistogramSample> histograms;
+  // With ReadOptions::histogram_columns: the histogram samples as column blocks in time order
+  // instead (then `histograms` is empty unless blocks overlapped in time).
+  std::vector<HistogramColumns> histogram_columns;
   // At a rollup resolution, per-interval aggregates of float samples (for *_over_time).
   std::vector<RollupPoint> rollup;
 };
@@ -130,6 +155,8 @@ struct ReadOptions {
   Resolution resolution = Resolution::kRaw;
   // Return only the labels (no samples): for /series, /labels and friends.
   bool labels_only = false;
+  // Return histogram samples as SeriesData::histogram_columns.
+  bool histogram_columns = false;
 };
 
 // A batch of samples for one Commit. Not thread-safe; reuse it after Clear().

@@ -94,9 +94,9 @@ class SeriesStoreImpl final : public SeriesStore {
   struct ReadTarget;
   std::vector<ReadTarget> Targets(const std::vector<uint64_t>& refs, int64_t mint, int64_t maxt,
                                   bool copy_head) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  static void Finish(ReadTarget* t);
+  static void Finish(ReadTarget* t, bool columns);
   absl::Status ReadDisk(std::vector<ReadTarget>* targets, int64_t mint, int64_t maxt,
-                        Resolution resolution) const;
+                        Resolution resolution, bool columns) const;
   std::vector<SeriesRef> SelectUnion(const std::vector<std::vector<LabelMatcher>>& selectors,
                                      int64_t mint, int64_t maxt) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);

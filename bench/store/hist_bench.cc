@@ -4,8 +4,9 @@
 // pushed over remote write as a classic-bucket histogram (vLLM's e2e latency buckets, plus
 // _sum and _count) to Prometheus and as cumulative exponential histograms (schema 5, candor's
 // recorder form) to candor, one sample every 10 s per entity. Then
-//   Prometheus: histogram_quantile(0.99, sum by (entity, le) (rate(req_latency_seconds_bucket[1h])))
-//   candor:     histogram_quantile(0.99, sum by (entity) (rate(req_latency_seconds[1h])))
+//   Prometheus: histogram_quantile(0.99, sum by (entity, le)
+//   (rate(req_latency_seconds_bucket[1h]))) candor:     histogram_quantile(0.99, sum by (entity)
+//   (rate(req_latency_seconds[1h])))
 // run as range queries (step 15 min), timed, and every point is compared with the exact P99 of
 // the observations in its window (rank ceil(0.99·n)).
 //
@@ -34,9 +35,11 @@
 namespace {
 
 constexpr int64_t kIntervalMs = 10'000;
-const double kLe[] = {0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0};
+const double kLe[] = {0.3,  0.5,  0.8,  1.0,  1.5,  2.0,  2.5, 5.0,
+                      10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0};
 
-void AddLabels(prometheus::TimeSeries* ts, const std::vector<std::pair<std::string, std::string>>& l) {
+void AddLabels(prometheus::TimeSeries* ts,
+               const std::vector<std::pair<std::string, std::string>>& l) {
   for (const auto& [n, v] : l) {
     auto* x = ts->add_labels();
     x->set_name(n);
@@ -82,7 +85,8 @@ double ParseValue(const std::string& s) {
 }
 
 // Extracts {entity -> [(t, v)]} from a query_range matrix reply (the shapes both stores use).
-std::map<std::string, std::vector<std::pair<int64_t, double>>> ParseMatrix(const std::string& body) {
+std::map<std::string, std::vector<std::pair<int64_t, double>>> ParseMatrix(
+    const std::string& body) {
   std::map<std::string, std::vector<std::pair<int64_t, double>>> out;
   size_t pos = 0;
   while ((pos = body.find("\"entity\":\"", pos)) != std::string::npos) {
@@ -98,7 +102,8 @@ std::map<std::string, std::vector<std::pair<int64_t, double>>> ParseMatrix(const
       const double t = std::strtod(body.substr(p + 1, comma - p - 1).c_str(), nullptr);
       const size_t q1 = body.find('"', comma);
       const size_t q2 = body.find('"', q1 + 1);
-      out[entity].push_back({static_cast<int64_t>(std::llround(t * 1000)), ParseValue(body.substr(q1 + 1, q2 - q1 - 1))});
+      out[entity].push_back({static_cast<int64_t>(std::llround(t * 1000)),
+                             ParseValue(body.substr(q1 + 1, q2 - q1 - 1))});
       p = q2;
     }
     pos = end;
@@ -126,12 +131,15 @@ int main(int argc, char** argv) {
   }
   candor::RealClock clock;
   const int64_t intervals = hours * 360;
-  int64_t start = absl::ToUnixMillis(clock.Now()) - (hours + 1) * 3'600'000;
+  int64_t start = flag("start_ms", absl::ToUnixMillis(clock.Now()) - (hours + 1) * 3'600'000);
   start -= start % kIntervalMs;
+  const bool skip_push = flag("skip_push", 0) != 0;
+  std::printf("HIST_START start_ms=%lld\n", static_cast<long long>(start));
 
   // Observations per entity per interval (float32 keeps memory small).
-  std::vector<std::vector<std::vector<float>>> obs(static_cast<size_t>(entities),
-                                                   std::vector<std::vector<float>>(static_cast<size_t>(intervals)));
+  std::vector<std::vector<std::vector<float>>> obs(
+      static_cast<size_t>(entities),
+      std::vector<std::vector<float>>(static_cast<size_t>(intervals)));
   std::mt19937_64 rng(7);
   for (int e = 0; e < entities; ++e) {
     const double median = 0.1 * std::pow(20.0, static_cast<double>(e) / entities);
@@ -153,11 +161,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cannot connect\n");
     return 1;
   }
-  std::vector<candor::store::Histogram> native(static_cast<size_t>(entities), candor::store::Histogram(5));
-  std::vector<std::vector<double>> classic(static_cast<size_t>(entities), std::vector<double>(16, 0));
-  std::vector<double> sums(static_cast<size_t>(entities), 0), counts(static_cast<size_t>(entities), 0);
+  std::vector<candor::store::Histogram> native(static_cast<size_t>(entities),
+                                               candor::store::Histogram(5));
+  std::vector<std::vector<double>> classic(static_cast<size_t>(entities),
+                                           std::vector<double>(16, 0));
+  std::vector<double> sums(static_cast<size_t>(entities), 0),
+      counts(static_cast<size_t>(entities), 0);
   int failures = 0;
-  for (int64_t k = 0; k < intervals; ++k) {
+  for (int64_t k = 0; k < intervals && !skip_push; ++k) {
     const int64_t t = start + (k + 1) * kIntervalMs;
     prometheus::WriteRequest preq, creq;
     for (int e = 0; e < entities; ++e) {
@@ -172,7 +183,8 @@ int main(int argc, char** argv) {
       }
       for (size_t b = 0; b < 16; ++b) {
         auto* ts = preq.add_timeseries();
-        AddLabels(ts, {{"__name__", "req_latency_seconds_bucket"}, {"entity", entity},
+        AddLabels(ts, {{"__name__", "req_latency_seconds_bucket"},
+                       {"entity", entity},
                        {"le", b == 15 ? "+Inf" : absl::StrCat(kLe[b])}});
         auto* s = ts->add_samples();
         s->set_timestamp(t);
@@ -180,10 +192,12 @@ int main(int argc, char** argv) {
       }
       for (const char* suffix : {"_sum", "_count"}) {
         auto* ts = preq.add_timeseries();
-        AddLabels(ts, {{"__name__", absl::StrCat("req_latency_seconds", suffix)}, {"entity", entity}});
+        AddLabels(ts,
+                  {{"__name__", absl::StrCat("req_latency_seconds", suffix)}, {"entity", entity}});
         auto* s = ts->add_samples();
         s->set_timestamp(t);
-        s->set_value(suffix[1] == 's' ? sums[static_cast<size_t>(e)] : counts[static_cast<size_t>(e)]);
+        s->set_value(suffix[1] == 's' ? sums[static_cast<size_t>(e)]
+                                      : counts[static_cast<size_t>(e)]);
       }
       auto* ts = creq.add_timeseries();
       AddLabels(ts, {{"__name__", "req_latency_seconds"}, {"entity", entity}});
@@ -201,7 +215,8 @@ int main(int argc, char** argv) {
     }
   }
   // Exact P99 at each evaluation time over (t - 1 h, t].
-  const int64_t q_start = start + 3'600'000;
+  // The first window must hold a whole hour of intervals: rate() needs the sample before them.
+  const int64_t q_start = start + 3'600'000 + kIntervalMs;
   const int64_t q_end = start + intervals * kIntervalMs;
   const int64_t step = 900'000;
   auto exact = [&](int e, int64_t t) {
@@ -232,8 +247,9 @@ int main(int argc, char** argv) {
   };
   for (const Case& c : cases) {
     auto conn = candor::bench::HttpConnection::Connect(c.port);
-    const std::string target = absl::StrCat("/api/v1/query_range?query=", candor::bench::UrlEncode(c.query),
-                                            "&start=", q_start / 1000, "&end=", q_end / 1000, "&step=", step / 1000);
+    const std::string target =
+        absl::StrCat("/api/v1/query_range?query=", candor::bench::UrlEncode(c.query),
+                     "&start=", q_start / 1000, "&end=", q_end / 1000, "&step=", step / 1000);
     std::vector<double> ms, cpu;
     std::string body;
     for (int r = 0; r < repeat; ++r) {
@@ -243,7 +259,8 @@ int main(int argc, char** argv) {
       ms.push_back(absl::ToDoubleMilliseconds(clock.MonotonicNow() - t0));
       if (c.pid != 0) cpu.push_back((candor::bench::ReadProcStats(c.pid)->cpu_seconds - c0) * 1000);
       if (!reply.ok() || reply->status != 200) {
-        std::fprintf(stderr, "%s: query failed: %s\n", c.store, reply.ok() ? reply->body.substr(0, 300).c_str() : "conn");
+        std::fprintf(stderr, "%s: query failed: %s\n", c.store,
+                     reply.ok() ? reply->body.substr(0, 300).c_str() : "conn");
         return 1;
       }
       body = reply->body;
@@ -266,12 +283,15 @@ int main(int argc, char** argv) {
         ++points;
       }
     }
-    std::printf("HIST store=%s form=%s median_ms=%.2f server_cpu_ms=%.0f mean_rel_err=%.4f max_rel_err=%.4f points=%d push_failures=%d\n",
-                c.store, c.form, ms[ms.size() / 2],
-                cpu.empty() ? -1.0 : cpu[cpu.size() / 2], points ? sum_err / points : NAN, max_err, points,
-                failures);
+    std::printf(
+        "HIST store=%s form=%s median_ms=%.2f server_cpu_ms=%.0f mean_rel_err=%.4f "
+        "max_rel_err=%.4f points=%d push_failures=%d\n",
+        c.store, c.form, ms[ms.size() / 2], cpu.empty() ? -1.0 : cpu[cpu.size() / 2],
+        points ? sum_err / points : NAN, max_err, points, failures);
   }
-  std::printf("HIST store=candor form=documented_bound_schema5 median_ms=- server_cpu_ms=- mean_rel_err=- max_rel_err=%.4f\n",
-              candor::store::Histogram::RelativeErrorBound(5));
+  std::printf(
+      "HIST store=candor form=documented_bound_schema5 median_ms=- server_cpu_ms=- mean_rel_err=- "
+      "max_rel_err=%.4f\n",
+      candor::store::Histogram::RelativeErrorBound(5));
   return failures == 0 ? 0 : 1;
 }

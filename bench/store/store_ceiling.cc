@@ -45,7 +45,8 @@ int main(int argc, char** argv) {
   std::map<std::string, std::string> f;
   for (int i = 1; i + 1 < argc; i += 2) f[std::string(argv[i]).substr(2)] = argv[i + 1];
   const std::string root = f["path"];
-  const int mem_series = f.count("series_for_memory") ? std::atoi(f["series_for_memory"].c_str()) : 100000;
+  const int mem_series =
+      f.count("series_for_memory") ? std::atoi(f["series_for_memory"].c_str()) : 100000;
   if (root.empty()) {
     std::fprintf(stderr, "usage: candor_store_ceiling --path DIR\n");
     return 2;
@@ -68,7 +69,8 @@ int main(int argc, char** argv) {
     spec.start_ms = now - 4 * 3'600'000 - spec.samples * spec.interval_ms;
     std::vector<candor::store::SeriesRef> refs;
     for (int i = 0; i < spec.series; ++i) {
-      refs.push_back(*(*store)->GetOrCreateSeries(ToLabelSet(candor::bench::SeriesLabels(spec.profile, i))));
+      refs.push_back(
+          *(*store)->GetOrCreateSeries(ToLabelSet(candor::bench::SeriesLabels(spec.profile, i))));
     }
     // Values are generated up front so the timed loop is the store alone.
     candor::bench::Generator gen(spec);
@@ -80,7 +82,9 @@ int main(int argc, char** argv) {
     int64_t appended = 0;
     for (int j = 0; j < spec.samples; ++j) {
       const int64_t t = spec.start_ms + j * spec.interval_ms;
-      for (int i = 0; i < spec.series; ++i) batch.Add(refs[static_cast<size_t>(i)], t, values[static_cast<size_t>(j)][static_cast<size_t>(i)]);
+      for (int i = 0; i < spec.series; ++i)
+        batch.Add(refs[static_cast<size_t>(i)], t,
+                  values[static_cast<size_t>(j)][static_cast<size_t>(i)]);
       if (batch.size() >= 5000) {
         appended += static_cast<int64_t>((*store)->Commit(batch)->appended);
         batch.Clear();
@@ -89,9 +93,11 @@ int main(int argc, char** argv) {
     if (!batch.empty()) appended += static_cast<int64_t>((*store)->Commit(batch)->appended);
     const double wall = absl::ToDoubleSeconds(clock.MonotonicNow() - t0);
     const double cpu = CpuSeconds() - cpu0;
-    std::printf("CEILING test=ingest wal_sync=%d samples=%lld wall_s=%.2f samples_per_s=%.0f cpu_s=%.2f samples_per_cpu_s=%.0f\n",
-                sync ? 1 : 0, static_cast<long long>(appended), wall, static_cast<double>(appended) / wall, cpu,
-                static_cast<double>(appended) / cpu);
+    std::printf(
+        "CEILING test=ingest wal_sync=%d samples=%lld wall_s=%.2f samples_per_s=%.0f cpu_s=%.2f "
+        "samples_per_cpu_s=%.0f\n",
+        sync ? 1 : 0, static_cast<long long>(appended), wall, static_cast<double>(appended) / wall,
+        cpu, static_cast<double>(appended) / cpu);
     std::fflush(stdout);
   }
   {
@@ -122,9 +128,11 @@ int main(int argc, char** argv) {
     if (!batch.empty()) (void)(*store)->Commit(batch);
     const int64_t rss1 = candor::bench::ReadProcStats(::getpid())->rss_bytes;
     const candor::store::StoreStats st = (*store)->Stats();
-    std::printf("CEILING test=memory series=%d head_samples_per_series=120 rss_growth_bytes_per_series=%.0f store_head_estimate_bytes_per_series=%.0f\n",
-                mem_series, static_cast<double>(rss1 - rss0) / mem_series,
-                static_cast<double>(st.head_bytes) / mem_series);
+    std::printf(
+        "CEILING test=memory series=%d head_samples_per_series=120 "
+        "rss_growth_bytes_per_series=%.0f store_head_estimate_bytes_per_series=%.0f\n",
+        mem_series, static_cast<double>(rss1 - rss0) / mem_series,
+        static_cast<double>(st.head_bytes) / mem_series);
   }
   return 0;
 }
