@@ -4,7 +4,9 @@
 #include <string>
 #include <vector>
 
+#include "daemon/detect_command.h"
 #include "daemon/serve_command.h"
+#include "daemon/ship_command.h"
 
 namespace {
 
@@ -17,6 +19,9 @@ struct Command {
 const Command kCommands[] = {
     {"serve", "run the daemon: gRPC ingest, store, HTTP API and /metrics",
      candor::daemon::RunServeCommand},
+    {"detect", "score one series online (NAB results format)", candor::daemon::RunDetectCommand},
+    {"ship", "stream a JSONL file of ingest items to a candor daemon",
+     candor::daemon::RunShipCommand},
 };
 
 void PrintUsage(std::ostream& out) {

@@ -20,6 +20,7 @@
 #include "common/status.h"
 #include "common/strings.h"
 #include "common/time_util.h"
+#include "exporters/openssl_compat/openssl_compat.h"
 
 namespace candor::exporters {
 namespace {
@@ -76,7 +77,11 @@ void PokeListener(const std::string& host, int port) {
 // civetweb initialises its library once per process.
 void InitCivetwebOnce() {
   static std::once_flag once;
-  std::call_once(once, [] { mg_init_library(MG_FEATURES_TLS); });
+  std::call_once(once, [] {
+    // The compatibility library must already be loaded when civetweb looks up OpenSSL.
+    CANDOR_CHECK(candor_openssl_compat_present() == 1);
+    mg_init_library(MG_FEATURES_TLS);
+  });
 }
 
 }  // namespace
