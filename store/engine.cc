@@ -176,10 +176,19 @@ ReadOptions Evaluation::ReadOptionsFor(const Expr& selector, bool allow_rollup) 
   ReadOptions ro;
   if (!allow_rollup) return ro;
   const int64_t range = selector.range_ms;
+  if (times_.size() == 1) {
+    // An instant query over a long window: rollups whose interval is at most 1/72 of the
+    // window, so the windows' edges move by at most 1.4 % of their length.
+    if (range >= 72 * ResolutionStepMs(Resolution::k1h)) {
+      ro.resolution = Resolution::k1h;
+    } else if (range >= 72 * ResolutionStepMs(Resolution::k5m)) {
+      ro.resolution = Resolution::k5m;
+    }
+    return ro;
+  }
   auto qualifies = [&](absl::Duration min) {
     const int64_t m = absl::ToInt64Milliseconds(min);
-    // Instant queries (one step) read raw samples: only range queries with a coarse step do.
-    return range >= m && times_.size() > 1 && step_ >= m;
+    return range >= m && step_ >= m;
   };
   if (qualifies(options_.rollup_1h_min_step)) {
     ro.resolution = Resolution::k1h;

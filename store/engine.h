@@ -25,8 +25,9 @@
 // are both at least `rollup_5m_min_step` (or `rollup_1h_min_step`), the *_over_time aggregates,
 // rate, increase, delta and last_over_time read 5-minute (1-hour) rollups of days that have
 // them; the windows are then (t − d, t] on rollup interval boundaries instead of [t − d, t].
-// Any read falls back to rollups where raw data has expired. Instant queries and
-// quantile_over_time read raw samples while they exist.
+// Instant queries read 5-minute rollups for windows of 6 h or more and 1-hour rollups for 3 d
+// or more (edges move by at most 1/72 of the window). Any read falls back to rollups where raw
+// data has expired. quantile_over_time reads raw samples while they exist.
 //
 // Thread safety: a QueryEngine is immutable; any number of queries may run concurrently.
 

@@ -359,6 +359,9 @@ TEST_F(EngineTest, LongRangesReadRollups) {
   for (const Point& p : rate->matrix[0].points) EXPECT_NEAR(p.v, 3.0 / 60, 1e-9) << p.t;
   // A short step reads raw samples: the Prometheus window [t − 1 h, t] with 61 samples.
   EXPECT_EQ(One("count_over_time(g[1h])", kT0 + 5 * 3'600'000), 61);
+  // An instant query over a long window reads rollups: (t − 12 h, t] has 720 samples.
+  EXPECT_EQ(One("count_over_time(g[12h])", kT0 + day), 720);
+  EXPECT_NEAR(One("rate(c_total[12h])", kT0 + day), 3.0 / 60, 1e-9);
   auto coarse =
       engine_->Range("count_over_time(g[1h])", kT0 + 5 * 3'600'000, kT0 + 6 * 3'600'000, 3'600'000);
   ASSERT_TRUE(coarse.ok());
