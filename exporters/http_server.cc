@@ -355,6 +355,9 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOp
                                    "60000",
                                    "decode_url",
                                    "yes"};
+  // Without it a keep-alive client waits ~40 ms per request (Nagle against delayed ACK on the
+  // separate header and body writes).
+  opts.insert(opts.end(), {"tcp_nodelay", "1"});
   opts.push_back(nullptr);
 
   mg_callbacks callbacks;
