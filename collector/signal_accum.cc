@@ -71,8 +71,8 @@ void SummarizeSamples(SignalAggregator::Accum& a, double secs, WindowSummary& ou
 
 void SignalAggregator::Accum::Clear() {
   counts.fill(0);
-  for (std::vector<double>* v :
-       {&latency, &service, &ttft, &queue, &tps, &input, &output, &quality, &kv_admission}) {
+  for (std::vector<double>* v : {&latency, &service, &ttft, &service_ttft, &queue, &tps, &input,
+                                 &output, &quality, &kv_admission}) {
     v->clear();
   }
   rs_n = q_n = run_n = kv_n = util_n = warming_n = not_ready_n = 0;
@@ -86,6 +86,7 @@ void SignalAggregator::Accum::Clear() {
   for (auto& c : cohorts) c.second.clear();
   tenants.clear();
   dependencies.clear();
+  models.clear();
   annotations.clear();
   release_track.clear();
   touched = false;
@@ -117,6 +118,7 @@ void SummarizeAccum(SignalAggregator::Accum& a, double secs, size_t max_samples,
   out.Set(Signal::kServiceP95, Quantile(a.service, 0.95));
   out.Set(Signal::kTtftP50, Quantile(a.ttft, 0.50));
   out.Set(Signal::kTtftP95, Quantile(a.ttft, 0.95));
+  out.Set(Signal::kServiceTtftP95, Quantile(a.service_ttft, 0.95));
   out.Set(Signal::kQueueP95, Quantile(a.queue, 0.95));
   out.Set(Signal::kDecodeTpsP50, Quantile(a.tps, 0.50));
   out.Set(Signal::kInputTokensP50, Quantile(a.input, 0.50));
@@ -133,6 +135,8 @@ void SummarizeAccum(SignalAggregator::Accum& a, double secs, size_t max_samples,
   std::sort(out.tenants.begin(), out.tenants.end());
   out.dependencies = a.dependencies;
   std::sort(out.dependencies.begin(), out.dependencies.end());
+  out.models = a.models;
+  std::sort(out.models.begin(), out.models.end());
   out.annotations = a.annotations;
   std::stable_sort(out.annotations.begin(), out.annotations.end(),
                    [](const auto& x, const auto& y) { return x.time < y.time; });

@@ -23,7 +23,8 @@ inline constexpr size_t kNumCounts = static_cast<size_t>(detectors::Signal::kPre
 
 struct SignalAggregator::Accum {
   std::array<int64_t, kNumCounts> counts{};
-  std::vector<double> latency, service, ttft, queue, tps, input, output, quality, kv_admission;
+  std::vector<double> latency, service, ttft, service_ttft, queue, tps, input, output, quality,
+      kv_admission;
   // ReplicaSamples.
   int64_t rs_n = 0, q_n = 0, run_n = 0, kv_n = 0, util_n = 0, warming_n = 0, not_ready_n = 0;
   double q_sum = 0, q_max = 0, run_sum = 0, kv_sum = 0, kv_max = 0, util_sum = 0;
@@ -39,6 +40,7 @@ struct SignalAggregator::Accum {
   std::vector<std::pair<int, std::vector<double>>> cohorts;
   absl::flat_hash_map<std::string, int64_t> tenants;
   std::vector<std::string> dependencies;
+  std::vector<std::string> models;
   std::vector<detectors::AnnotationRecord> annotations;
   std::string release_track;
   bool touched = false;

@@ -48,7 +48,7 @@ int SignalAggregator::Intern(EntityKind kind, std::string_view name) {
     return -1;
   }
   const int index = static_cast<int>(entities_.size());
-  entities_.push_back({EntityId{kind, std::string(name)}, "", ""});
+  entities_.push_back({EntityId{kind, std::string(name)}, "", "", "", "", ""});
   map.emplace(std::string(name), index);
   return index;
 }
@@ -131,6 +131,19 @@ void SignalAggregator::Placement(std::string_view provider, std::string_view reg
   if (!node.empty()) out.push_back(Intern(EntityKind::kNode, node));
 }
 
+void SignalAggregator::NotePlacement(int entity, std::string_view provider, std::string_view node,
+                                     std::string_view gpu, std::string_view model,
+                                     std::string_view version) {
+  if (entity < 0) return;
+  EntityInfo& info = entities_[static_cast<size_t>(entity)];
+  if (info.provider.empty() && !provider.empty()) info.provider = std::string(provider);
+  if (info.node.empty() && !node.empty()) info.node = std::string(node);
+  if (info.gpu.empty() && !gpu.empty()) info.gpu = std::string(gpu);
+  if (info.replica_model.empty() && !model.empty()) {
+    info.replica_model = absl::StrCat(Sv(model), version.empty() ? "" : "@", Sv(version));
+  }
+}
+
 void SignalAggregator::Observe(const candor::v1::IngestItem& item) {
   switch (item.item_case()) {
     case candor::v1::IngestItem::kInferenceEvent:
@@ -160,8 +173,8 @@ void SignalAggregator::ObserveEvent(const candor::v1::InferenceEvent& e) {
     return;
   }
   const bool has_latency = e.has_latency_ms() && e.latency_ms() >= 0.0;
-  const absl::Time t =
-      ToTime(e.timestamp()) + (has_latency ? absl::Milliseconds(e.latency_ms()) : absl::ZeroDuration());
+  const absl::Time t = ToTime(e.timestamp()) +
+                       (has_latency ? absl::Milliseconds(e.latency_ms()) : absl::ZeroDuration());
   int64_t w = 0;
   if (!WindowFor(t, w)) return;
   ++stats_.items;
@@ -192,8 +205,8 @@ void SignalAggregator::ObserveEvent(const candor::v1::InferenceEvent& e) {
       latency > e.ttft_ms()) {
     tps = static_cast<double>(e.output_tokens()) / ((latency - e.ttft_ms()) / 1000.0);
   }
-  const int cohort = (tps > 0.0 && !e.model().empty()) ? CohortKey(e.model(), e.model_version())
-                                                        : -1;
+  const int cohort =
+      (tps > 0.0 && !e.model().empty()) ? CohortKey(e.model(), e.model_version()) : -1;
   for (size_t i = 0; i < targets_.size(); ++i) {
     const int idx = targets_[i];
     if (idx < 0) continue;
@@ -211,7 +224,7 @@ void SignalAggregator::ObserveEvent(const candor::v1::InferenceEvent& e) {
     if (e.http_status() == 429) a.Count(Signal::kHttp429);
     if (e.http_status() >= 500 && e.http_status() <= 599) a.Count(Signal::kHttp5xx);
     if (e.circuit_state() == candor::v1::OPEN) a.Count(Signal::kCircuitOpen);
-    if (e.fallback_tier() > 0) a.Count(Signal::kFallback);
+    if (e.fallback_tier() > 0 && e.fallback_tier() < 5) a.Count(Signal::kFallback);
     if (e.fallback_tier() == 5) a.Count(Signal::kFeatureDisabled);
     if (e.validation() == candor::v1::PASSED || e.validation() == candor::v1::FAILED) {
       a.Count(Signal::kValidationChecked);
@@ -227,7 +240,10 @@ void SignalAggregator::ObserveEvent(const candor::v1::InferenceEvent& e) {
       a.latency.push_back(latency);
       a.service.push_back(std::max(0.0, latency - deps_ms));
     }
-    if (ok && e.has_ttft_ms()) a.ttft.push_back(e.ttft_ms());
+    if (ok && e.has_ttft_ms()) {
+      a.ttft.push_back(e.ttft_ms());
+      a.service_ttft.push_back(std::max(0.0, e.ttft_ms() - deps_ms));
+    }
     if (e.has_queue_ms()) a.queue.push_back(e.queue_ms());
     if (tps > 0.0) {
       a.tps.push_back(tps);
@@ -244,14 +260,17 @@ void SignalAggregator::ObserveEvent(const candor::v1::InferenceEvent& e) {
       Accum& a = At(accs, idx);
       if (!e.tenant().empty()) ++a.tenants[Sv(e.tenant())];
       if (idx == model && !e.release_track().empty()) a.release_track = e.release_track();
+      if (idx == route && model >= 0) {
+        const std::string& name = entities_[static_cast<size_t>(model)].id.name;
+        if (std::find(a.models.begin(), a.models.end(), name) == a.models.end()) {
+          a.models.push_back(name);
+        }
+      }
     }
   }
-  if (replica >= 0 && !e.model().empty()) {
-    EntityInfo& info = entities_[static_cast<size_t>(replica)];
-    if (info.replica_model.empty()) {
-      info.replica_model = absl::StrCat(Sv(e.model()), e.model_version().empty() ? "" : "@",
-                                        Sv(e.model_version()));
-    }
+  NotePlacement(replica, e.provider(), e.node(), e.gpu(), e.model(), e.model_version());
+  if (!e.node().empty()) {
+    NotePlacement(Intern(EntityKind::kNode, e.node()), e.provider(), "", "", "", "");
   }
   for (const auto& call : e.dependencies()) {
     if (call.name().empty()) continue;
@@ -298,12 +317,9 @@ void SignalAggregator::ObserveReplicaSample(const candor::v1::ReplicaSample& s) 
   }
   if (!s.gpu().empty()) targets_.push_back(Intern(EntityKind::kGpu, s.gpu()));
   if (!s.model().empty()) targets_.push_back(InternModel(s.model(), s.model_version()));
-  if (replica >= 0 && !s.model().empty()) {
-    EntityInfo& info = entities_[static_cast<size_t>(replica)];
-    if (info.replica_model.empty()) {
-      info.replica_model = absl::StrCat(Sv(s.model()), s.model_version().empty() ? "" : "@",
-                                        Sv(s.model_version()));
-    }
+  NotePlacement(replica, s.provider(), s.node(), s.gpu(), s.model(), s.model_version());
+  if (!s.node().empty()) {
+    NotePlacement(Intern(EntityKind::kNode, s.node()), s.provider(), "", "", "", "");
   }
   // Counter deltas against the replica's previous sample; a decrease is a restart.
   int64_t d_pre = 0, d_fin = 0, d_gen = 0;
@@ -394,8 +410,8 @@ void SignalAggregator::ObserveGpuSample(const candor::v1::GpuSample& g) {
     }
     if (g.has_xid_last() && g.xid_last() != 0) ++a.xid_n;
     if (g.has_ecc_uncorrected_total()) {
-      const int64_t ecc = static_cast<int64_t>(std::min<uint64_t>(g.ecc_uncorrected_total(),
-                                                                  uint64_t{1} << 62));
+      const int64_t ecc =
+          static_cast<int64_t>(std::min<uint64_t>(g.ecc_uncorrected_total(), uint64_t{1} << 62));
       a.ecc_max = std::max(a.ecc_max, ecc);
       a.ecc_min = a.ecc_min < 0 ? ecc : std::min(a.ecc_min, ecc);
     }
@@ -503,6 +519,9 @@ std::vector<detectors::WindowSummary> SignalAggregator::Summarize(int64_t window
     s.end = start + options_.window;
     s.model_name = entities_[i].model_name;
     s.replica_model = entities_[i].replica_model;
+    s.provider = entities_[i].provider;
+    s.node = entities_[i].node;
+    s.gpu = entities_[i].gpu;
     Accum* a = (accs != nullptr && i < accs->size()) ? &(*accs)[i] : &empty;
     SummarizeAccum(*a, secs, options_.max_samples, cohort_keys_, s);
   }

@@ -59,12 +59,12 @@ struct SignalOptions {
 };
 
 struct SignalStats {
-  uint64_t items = 0;          // Items aggregated.
-  uint64_t late_folded = 0;    // Late items counted in the oldest open window.
-  uint64_t too_late = 0;       // Items older than the allowed lateness: not aggregated.
-  uint64_t too_new = 0;        // Items too far ahead of the newest time: not aggregated.
-  uint64_t entity_limit = 0;   // Entity names refused by the cardinality limit.
-  uint64_t bad_items = 0;      // Items with no time or an unparsable annotation entity.
+  uint64_t items = 0;         // Items aggregated.
+  uint64_t late_folded = 0;   // Late items counted in the oldest open window.
+  uint64_t too_late = 0;      // Items older than the allowed lateness: not aggregated.
+  uint64_t too_new = 0;       // Items too far ahead of the newest time: not aggregated.
+  uint64_t entity_limit = 0;  // Entity names refused by the cardinality limit.
+  uint64_t bad_items = 0;     // Items with no time or an unparsable annotation entity.
   uint64_t windows_closed = 0;
 };
 
@@ -104,7 +104,13 @@ class SignalAggregator {
     EntityId id;
     std::string model_name;
     std::string replica_model;
+    std::string provider;
+    std::string node;
+    std::string gpu;
   };
+  // Records a node's or replica's placement the first time an item states it.
+  void NotePlacement(int entity, std::string_view provider, std::string_view node,
+                     std::string_view gpu, std::string_view model, std::string_view version);
   struct ReplicaCounters {
     absl::Time time = absl::InfinitePast();
     int64_t preemptions = -1;

@@ -37,7 +37,7 @@ enum class Signal : uint8_t {
   kHttp429,
   kHttp5xx,
   kCircuitOpen,        // events whose circuit_state is OPEN
-  kFallback,           // fallback_tier > 0
+  kFallback,           // fallback_tier 1–4 (tier 5, feature disabled, is counted apart)
   kFeatureDisabled,    // fallback_tier 5
   kValidationChecked,  // PASSED or FAILED
   kValidationFailed,
@@ -52,6 +52,7 @@ enum class Signal : uint8_t {
   kServiceP95,  // latency minus dependency time
   kTtftP50,
   kTtftP95,
+  kServiceTtftP95,  // time to first token minus dependency time
   kQueueP95,
   kDecodeTpsP50,  // output_tokens / decode seconds, tokens/s
   kInputTokensP50,
@@ -134,13 +135,20 @@ struct WindowSummary {
   std::vector<double> output_token_samples;
   // Requests per tenant (route and model entities), sorted by tenant.
   std::vector<std::pair<std::string, int64_t>> tenants;
-  // Dependencies called by the entity's events (route entities), sorted.
+  // Dependencies called by, and model versions named in, the entity's events (route
+  // entities), sorted.
   std::vector<std::string> dependencies;
+  std::vector<std::string> models;
   // For model entities: the base model name and the latest release track seen; for replica
   // entities: the model version they serve ("llama-3-70b@v184").
   std::string model_name;
   std::string release_track;
   std::string replica_model;
+  // Where the entity sits, as the items naming it said: a node's provider; a replica's
+  // provider, node and GPU. Empty when unknown.
+  std::string provider;
+  std::string node;
+  std::string gpu;
   std::vector<AnnotationRecord> annotations;
   // Whether any item named the entity in this window.
   bool has_data = false;

@@ -27,6 +27,8 @@ class Outbox {
   absl::Status Drain(absl::Time until,
                      const std::function<absl::Status(const candor::v1::IngestItem&)>& sink);
   size_t size() const { return heap_.size(); }
+  // Drops every queued item.
+  void Clear() { heap_.clear(); }
 
  private:
   struct Entry {

@@ -247,10 +247,11 @@ bool RequestModel::BreakerIntervenes(Request& rq, int provider, const Mods& mods
                                      std::vector<ReplicaState>& replicas, Outbox& out) {
   if (provider < 0) return false;
   const ProviderMods& pm = mods.providers[static_cast<size_t>(provider)];
+  const bool external = layout_.providers[static_cast<size_t>(provider)].external;
+  const std::string family = external ? std::string("external") : rq.spec->family;
   int primary_model = 0;
   for (size_t m = 0; m < layout_.models.size(); ++m) {
-    if (layout_.models[m].family == rq.spec->family &&
-        layout_.models[m].release_track == "stable") {
+    if (layout_.models[m].family == family && layout_.models[m].release_track == "stable") {
       primary_model = static_cast<int>(m);
       break;
     }
@@ -266,7 +267,6 @@ bool RequestModel::BreakerIntervenes(Request& rq, int provider, const Mods& mods
     Ship(rq.start, std::move(item), out);
     rq.fallback_tier = 2;
     rq.fallback_reason = "circuit_open";
-    const bool external = layout_.providers[static_cast<size_t>(provider)].external;
     const int r = PickReplica(external ? "mistral" : rq.spec->family, provider);
     if (r >= 0) {
       ServeOnReplica(rq, r, mods, replicas, out);
@@ -326,7 +326,9 @@ void RequestModel::ServeFallback(Request& rq, const Mods& mods, std::vector<Repl
     }
     rq.fallback_tier = 3;
   } else if (tier == 2) {
-    ServeExternal(rq, mods, out);
+    if (!BreakerIntervenes(rq, layout_.external_provider, mods, replicas, out)) {
+      ServeExternal(rq, mods, out);
+    }
     return;
   }
   InferenceEvent* e = nullptr;

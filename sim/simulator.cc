@@ -66,7 +66,11 @@ class FleetSimulator::Impl {
       now_ += kTick;
       CANDOR_RETURN_IF_ERROR(outbox_.Drain(now_, Counted(sink)));
     }
-    if (now_ >= end) return outbox_.Drain(absl::InfiniteFuture(), Counted(sink));
+    if (now_ >= end) {
+      // The recording ends at `end`: whatever would arrive later is not part of it.
+      CANDOR_RETURN_IF_ERROR(outbox_.Drain(end, Counted(sink)));
+      outbox_.Clear();
+    }
     return absl::OkStatus();
   }
 

@@ -47,8 +47,8 @@ class FleetSimulator {
   FleetSimulator& operator=(const FleetSimulator&) = delete;
 
   // Simulates up to `until` (clamped to the scenario end) and hands `sink` every item that
-  // arrives before it. Calls must use increasing `until`. At the scenario end the items still
-  // in flight are delivered too.
+  // arrives before it. Calls must use increasing `until`. The stream is a recording from
+  // start to end: items that would arrive after the end are dropped.
   absl::Status RunUntil(absl::Time until, const ItemSink& sink);
   // Runs the whole scenario.
   absl::Status Run(const ItemSink& sink) { return RunUntil(end(), sink); }
