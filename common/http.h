@@ -5,12 +5,13 @@
 #ifndef CANDOR_COMMON_HTTP_H_
 #define CANDOR_COMMON_HTTP_H_
 
+#include <algorithm>
+#include <cctype>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
-
-#include "absl/strings/ascii.h"
 
 namespace candor {
 
@@ -44,7 +45,13 @@ struct HttpRequest {
   // The first value of header `name` (case-insensitive), or "".
   std::string Header(std::string_view name) const {
     for (const auto& [k, v] : headers) {
-      if (absl::EqualsIgnoreCase(k, name)) return v;
+      if (k.size() == name.size() &&
+          std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) ==
+                   std::tolower(static_cast<unsigned char>(b));
+          })) {
+        return v;
+      }
     }
     return "";
   }

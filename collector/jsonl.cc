@@ -1,0 +1,59 @@
+#include "collector/jsonl.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/strings.h"
+
+namespace candor::collector {
+
+absl::StatusOr<candor::v1::IngestItem> ParseIngestItemJson(std::string_view line) {
+  candor::v1::IngestItem item;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  const auto status = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(line.data(), line.size()), &item, options);
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(std::string(status.message()));
+  }
+  if (item.item_case() == candor::v1::IngestItem::ITEM_NOT_SET) {
+    return absl::InvalidArgumentError(
+        "item has no member: expected one of inference_event, replica_sample, gpu_sample, "
+        "kernel_summary, annotation");
+  }
+  return item;
+}
+
+std::string MessageToJson(const google::protobuf::Message& message) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.add_whitespace = false;
+  // Serialising a valid in-memory message cannot fail.
+  (void)google::protobuf::util::MessageToJsonString(message, &out, options);
+  return out;
+}
+
+std::string IngestItemToJson(const candor::v1::IngestItem& item) { return MessageToJson(item); }
+
+absl::Status ReadJsonl(
+    std::istream& in,
+    const std::function<absl::Status(int64_t line_number, candor::v1::IngestItem& item)>& fn) {
+  std::string line;
+  int64_t number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    absl::StatusOr<candor::v1::IngestItem> item = ParseIngestItemJson(line);
+    if (!item.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("line ", number, ": ", item.status().message()));
+    }
+    const absl::Status status = fn(number, *item);
+    if (!status.ok()) return status;
+  }
+  if (in.bad()) return absl::DataLossError(absl::StrCat("read error after line ", number));
+  return absl::OkStatus();
+}
+
+}  // namespace candor::collector

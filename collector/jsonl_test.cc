@@ -1,0 +1,71 @@
+#include "collector/jsonl.h"
+
+#include <sstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace candor::collector {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(JsonlTest, ParsesProtoAndCamelCaseNamesEnumsAndInt64Strings) {
+  auto item = ParseIngestItemJson(
+      R"({"inference_event": {"request_id": "r1", "timestamp": "2026-11-22T10:00:00.5Z",
+          "status": "TIMEOUT", "latencyMs": 30000, "outputTokens": "12", "validation": "FAILED",
+          "circuit_state": "OPEN", "dependencies": [{"name": "vector-db", "latency_ms": 9000,
+          "status": "TIMEOUT"}], "attributes": {"a": "b"}}})");
+  ASSERT_TRUE(item.ok()) << item.status();
+  const auto& e = item->inference_event();
+  EXPECT_EQ(e.request_id(), "r1");
+  EXPECT_EQ(e.status(), candor::v1::TIMEOUT);
+  EXPECT_EQ(e.latency_ms(), 30000);
+  EXPECT_EQ(e.output_tokens(), 12);
+  EXPECT_EQ(e.validation(), candor::v1::FAILED);
+  EXPECT_EQ(e.circuit_state(), candor::v1::OPEN);
+  EXPECT_EQ(e.timestamp().nanos(), 500000000);
+  EXPECT_EQ(e.dependencies(0).status(), candor::v1::TIMEOUT);
+}
+
+TEST(JsonlTest, UnknownFieldsAndEmptyItemsAreErrors) {
+  auto unknown = ParseIngestItemJson(R"({"inference_event": {"request_idd": "x"}})");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_THAT(unknown.status().message(), HasSubstr("request_idd"));
+  EXPECT_FALSE(ParseIngestItemJson(R"({"bogus_item": {}})").ok());
+  EXPECT_FALSE(ParseIngestItemJson("{}").ok());
+  EXPECT_FALSE(ParseIngestItemJson("not json").ok());
+  EXPECT_FALSE(ParseIngestItemJson(R"({"inference_event": {"status": "SOMETIMES"}})").ok());
+}
+
+TEST(JsonlTest, RoundTripsThroughCanonicalJson) {
+  candor::v1::IngestItem item;
+  auto* g = item.mutable_gpu_sample();
+  g->set_node("n1");
+  g->set_gpu("GPU-1");
+  g->set_memory_total_bytes(80ull << 30);
+  g->mutable_timestamp()->set_seconds(1800000000);
+  const std::string json = IngestItemToJson(item);
+  EXPECT_THAT(json, HasSubstr("\"gpu_sample\""));
+  auto back = ParseIngestItemJson(json);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->SerializeAsString(), item.SerializeAsString());
+}
+
+TEST(JsonlTest, ReadJsonlNamesTheLineOfAnError) {
+  std::istringstream in(
+      "{\"annotation\": {\"entity\": \"fleet\", \"kind\": \"DEPLOY_STARTED\"}}\n"
+      "\n"
+      "{\"annotation\": {\"entity\": 5}}\n");
+  int seen = 0;
+  absl::Status s = ReadJsonl(in, [&](int64_t, candor::v1::IngestItem&) {
+    ++seen;
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(seen, 1);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr("line 3:"));
+}
+
+}  // namespace
+}  // namespace candor::collector

@@ -1,0 +1,70 @@
+// candor's configuration: every option of `candor serve`, loaded from embedded defaults, then a
+// YAML file, then command-line flags (later sources win).
+//
+// Options are declared once in a table (path, type, default, documentation), so:
+//   * an unknown key or a bad value is a start-up error naming the key and the line;
+//   * every option is also a flag: `grpc.listen_address` is `--grpc.listen-address=…`;
+//   * `candor serve --print-config` prints every option with its documentation, and the
+//     shipped `daemon/candor.example.yaml` is checked against the table in a test.
+//
+// Value syntax: durations as Prometheus writes them (`250ms`, `30s`, `5m`, `2h`, `7d`, `1w`);
+// byte sizes as integers with an optional `KiB`/`MiB`/`GiB` suffix; booleans `true`/`false`.
+
+#ifndef CANDOR_DAEMON_CONFIG_H_
+#define CANDOR_DAEMON_CONFIG_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "collector/batch_processor.h"
+#include "collector/ingest_server.h"
+#include "common/log.h"
+#include "exporters/http_server.h"
+#include "store/event_log.h"
+
+namespace candor::daemon {
+
+struct Config {
+  // Root of candor's data; the event log lives in <path>/events.
+  std::string storage_path = "./candor-data";
+  store::EventLogOptions events;
+  collector::IngestServerOptions grpc;
+  exporters::HttpServerOptions http;
+  collector::BatchProcessorOptions ingest;
+  LogLevel log_level = LogLevel::kInfo;
+  LogFormat log_format = LogFormat::kLogfmt;
+  // How long shutdown waits for in-flight batches to be acknowledged.
+  absl::Duration shutdown_grace = absl::Seconds(10);
+  // How often retention runs.
+  absl::Duration retention_interval = absl::Hours(1);
+};
+
+// Loads the configuration: defaults, then `yaml_path` (if non-empty), then `flags`
+// ("--key=value" or "--key value" pairs, already split; "--config" is handled by the caller).
+// InvalidArgumentError naming the key (and the YAML line) for unknown keys, bad values and
+// inconsistent settings; NotFoundError if the file does not exist.
+absl::StatusOr<Config> LoadConfig(const std::string& yaml_path,
+                                  const std::vector<std::pair<std::string, std::string>>& flags);
+
+// Same, from YAML text (for tests).
+absl::StatusOr<Config> LoadConfigFromString(
+    const std::string& yaml_text, const std::vector<std::pair<std::string, std::string>>& flags);
+
+// Every option as a commented YAML document with its default value.
+std::string DescribeConfig();
+
+// The dotted keys of every option ("grpc.listen_address", …).
+std::vector<std::string> ConfigKeys();
+
+// Every option of `config` as (dotted key, value in configuration syntax).
+std::vector<std::pair<std::string, std::string>> ConfigValues(const Config& config);
+
+// Parses "250ms", "30s", "5m", "2h", "7d", "1w" (and combinations like "1h30m").
+absl::StatusOr<absl::Duration> ParseDuration(std::string_view text);
+// Parses "1048576", "64KiB", "16MiB", "2GiB".
+absl::StatusOr<size_t> ParseByteSize(std::string_view text);
+
+}  // namespace candor::daemon
+
+#endif  // CANDOR_DAEMON_CONFIG_H_

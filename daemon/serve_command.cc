@@ -1,0 +1,159 @@
+#include "daemon/serve_command.h"
+
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "collector/batch_processor.h"
+#include "collector/ingest_server.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/periodic_runner.h"
+#include "daemon/command.h"
+#include "daemon/config.h"
+#include "daemon/signals.h"
+#include "exporters/events_api.h"
+#include "exporters/http_server.h"
+#include "exporters/prometheus_metrics.h"
+#include "store/event_log.h"
+
+namespace candor::daemon {
+namespace {
+
+constexpr char kUsage[] =
+    R"(usage: candor serve [--config FILE] [--OPTION=VALUE ...] [--print-config]
+
+Runs the candor daemon: the gRPC Ingest service, the HTTP API and /metrics, over the store in
+--storage.path. With no configuration it runs on embedded defaults: data in ./candor-data,
+gRPC on 127.0.0.1:4770, HTTP on 127.0.0.1:9470.
+
+  --config FILE                YAML configuration (see daemon/candor.example.yaml)
+  --storage.path DIR           data directory
+  --grpc.listen-address H:P    gRPC listen address (port 0 picks a free port)
+  --http.listen-address H:P    HTTP listen address (port 0 picks a free port)
+  --log.level LEVEL            debug | info | warn | error
+  --log.format FORMAT          logfmt | json
+  --print-config               print every option with its default and documentation, exit
+
+Every option of the configuration file is also a flag: `grpc.max_queued_batches: 64` is
+--grpc.max-queued-batches=64. SIGINT or SIGTERM shuts down cleanly: in-flight batches are
+acknowledged, nothing acknowledged is lost.
+)";
+
+// What /-/ready reports: ready once every component is up, not ready while shutting down.
+class Readiness {
+ public:
+  void SetServing(bool v) { serving_.store(v); }
+  HttpResponse Handle(const HttpRequest&) const {
+    if (!serving_.load()) return HttpResponse::Text(503, "candor is not ready\n");
+    return HttpResponse::Text(200, "candor is ready\n");
+  }
+
+ private:
+  std::atomic<bool> serving_{false};
+};
+
+int Serve(const Config& config) {
+  RealClock clock;
+  std::error_code ec;
+  std::filesystem::create_directories(config.storage_path, ec);
+  if (ec) {
+    CANDOR_LOG_ERROR("serve", "cannot create the data directory",
+                     {{"path", config.storage_path}, {"error", ec.message()}});
+    return 1;
+  }
+  absl::StatusOr<std::unique_ptr<store::EventLog>> log =
+      store::EventLog::Open(config.events, clock);
+  if (!log.ok()) {
+    CANDOR_LOG_ERROR("serve", "cannot open the event log", {{"error", log.status().ToString()}});
+    return 1;
+  }
+  exporters::PrometheusMetrics metrics;
+  metrics
+      .GetGauge("candor_build_info", "candor's version; always 1.", {{"version", CANDOR_VERSION}})
+      .Set(1);
+  collector::BatchProcessor processor(config.ingest, **log, metrics, clock);
+
+  Readiness readiness;
+  std::vector<exporters::HttpRoute> routes = {
+      {"GET", "/-/healthy", false,
+       [](const HttpRequest&) { return HttpResponse::Text(200, "candor is healthy\n"); }},
+      {"GET", "/-/ready", false, [&](const HttpRequest& r) { return readiness.Handle(r); }},
+      {"GET", "/metrics", false, metrics.Handler()},
+      {"GET", "/api/v1/events", false, exporters::EventsHandler(**log)},
+      {"GET", "/api/v1/transitions", false, exporters::TransitionsHandler(**log)},
+  };
+  absl::StatusOr<std::unique_ptr<exporters::HttpServer>> http =
+      exporters::HttpServer::Start(config.http, std::move(routes), &metrics, clock);
+  if (!http.ok()) {
+    CANDOR_LOG_ERROR("serve", "cannot start HTTP", {{"error", http.status().ToString()}});
+    return 1;
+  }
+  absl::StatusOr<std::unique_ptr<collector::IngestServer>> ingest =
+      collector::IngestServer::Start(config.grpc, processor, metrics, clock);
+  if (!ingest.ok()) {
+    CANDOR_LOG_ERROR("serve", "cannot start gRPC", {{"error", ingest.status().ToString()}});
+    return 1;
+  }
+  PeriodicRunner retention(clock, "retention", config.retention_interval, [&] {
+    absl::StatusOr<int> dropped = (*log)->RunRetention();
+    if (!dropped.ok()) {
+      CANDOR_LOG_WARN("serve", "retention failed", {{"error", dropped.status().ToString()}});
+    }
+  });
+  retention.Start();
+  readiness.SetServing(true);
+  CANDOR_LOG_INFO("serve", "candor is serving",
+                  {{"grpc", (*ingest)->address()},
+                   {"http", (*http)->address()},
+                   {"data", config.storage_path},
+                   {"version", CANDOR_VERSION}});
+
+  const int sig = WaitForShutdownSignal();
+  CANDOR_LOG_INFO("serve", "shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  readiness.SetServing(false);
+  (*ingest)->Shutdown(config.shutdown_grace);
+  retention.Stop();
+  (*http)->Stop();
+  const store::EventLogStats stats = (*log)->Stats();
+  log->reset();
+  CANDOR_LOG_INFO("serve", "stopped", {{"last_seq", stats.last_seq}});
+  return 0;
+}
+
+}  // namespace
+
+int RunServeCommand(const std::vector<std::string>& args) {
+  absl::StatusOr<ParsedArgs> parsed = ParseArgs(args, {"--print-config"});
+  if (!parsed.ok()) {
+    std::cerr << "candor serve: " << parsed.status().message() << "\n" << kUsage;
+    return 2;
+  }
+  if (parsed->help) {
+    std::cout << kUsage;
+    return 0;
+  }
+  if (!TakeFlag(*parsed, "--print-config").empty()) {
+    std::cout << DescribeConfig();
+    return 0;
+  }
+  if (!parsed->positional.empty()) {
+    std::cerr << "candor serve: unexpected argument \"" << parsed->positional[0] << "\"\n";
+    return 2;
+  }
+  const std::string config_path = TakeFlag(*parsed, "--config");
+  absl::StatusOr<Config> config = LoadConfig(config_path, parsed->flags);
+  if (!config.ok()) {
+    std::cerr << "candor serve: " << config.status().message() << "\n";
+    return 2;
+  }
+  ConfigureLogging(config->log_level, config->log_format);
+  BlockShutdownSignals();
+  return Serve(*config);
+}
+
+}  // namespace candor::daemon
