@@ -4,7 +4,9 @@
 #include <string>
 #include <vector>
 
+#include "daemon/replay_command.h"
 #include "daemon/serve_command.h"
+#include "daemon/sim_command.h"
 
 namespace {
 
@@ -17,6 +19,10 @@ struct Command {
 const Command kCommands[] = {
     {"serve", "run the daemon: gRPC ingest, store, HTTP API and /metrics",
      candor::daemon::RunServeCommand},
+    {"replay", "run the detection pipeline over a recorded JSONL stream, write transitions",
+     candor::daemon::RunReplayCommand},
+    {"sim", "simulate a fleet with scripted faults: write JSONL or stream to a daemon",
+     candor::daemon::RunSimCommand},
 };
 
 void PrintUsage(std::ostream& out) {
