@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "collector/jsonl.h"
+#include "collector/json_codec.h"
 #include "collector/pipeline.h"
 #include "collector/validate.h"
 #include "common/clock.h"
@@ -81,7 +81,7 @@ bool Feed(std::istream& in, const collector::Validator& validator, collector::Pi
     ++number;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     ++c.lines;
-    absl::StatusOr<candor::v1::IngestItem> item = collector::ParseIngestItemJson(line);
+    absl::StatusOr<candor::v1::IngestItem> item = collector::DecodeIngestItemJson(line);
     if (!item.ok()) {
       ++c.malformed;
       Report(c, number, StdSv(item.status().message()));

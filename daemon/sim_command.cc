@@ -11,7 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "collector/ingest_client.h"
-#include "collector/jsonl.h"
+#include "collector/json_codec.h"
 #include "common/clock.h"
 #include "common/time_util.h"
 #include "daemon/command.h"
@@ -84,8 +84,12 @@ int WriteJsonl(sim::FleetSimulator& simulator, const std::string& path) {
     }
   }
   std::ostream& out = path == "-" ? std::cout : file;
+  std::string line;
   const absl::Status s = simulator.Run([&](const candor::v1::IngestItem& item) {
-    out << collector::IngestItemToJson(item) << '\n';
+    line.clear();
+    collector::EncodeIngestItemJson(item, line);
+    line.push_back('\n');
+    out.write(line.data(), static_cast<std::streamsize>(line.size()));
     return out ? absl::OkStatus() : absl::DataLossError("write failed");
   });
   out.flush();
