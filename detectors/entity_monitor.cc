@@ -132,9 +132,11 @@ std::string_view RateName(Rate r) {
 
 EntityMonitor::EntityMonitor(EntityKind kind) : kind_(kind) {
   for (const Watch& w : WatchedSignals(kind)) {
-    absl::StatusOr<SignalDetector> d = SignalDetector::Create(StackOptions(w.sides));
-    CANDOR_CHECK(d.ok());
-    stacks_.emplace_back(w.signal, *std::move(d));
+    const SignalDetectorOptions options = StackOptions(w.sides);
+    absl::StatusOr<SignalDetector> d = SignalDetector::Create(options);
+    absl::StatusOr<RobustSeasonalBaseline> ref = RobustSeasonalBaseline::Create(options.baseline);
+    CANDOR_CHECK(d.ok() && ref.ok());
+    stacks_.push_back({w.signal, *std::move(d), *std::move(ref)});
   }
   for (Rate r : WatchedRates(kind)) {
     absl::StatusOr<BernoulliCusum> c = BernoulliCusum::Create(ChartOptions());
@@ -143,15 +145,17 @@ EntityMonitor::EntityMonitor(EntityKind kind) : kind_(kind) {
   }
 }
 
-const EntityEval& EntityMonitor::Update(const WindowSummary& w) {
-  for (auto& [signal, stack] : stacks_) {
+const EntityEval& EntityMonitor::Update(const WindowSummary& w, bool hold_reference) {
+  for (Watched& watched : stacks_) {
+    const Signal signal = watched.signal;
     const double x = w.Get(signal);
     SignalEval e;
     e.present = std::isfinite(x);
-    const SignalVerdict v = stack.Update(w.end, x);
-    e.ready = v.expectation.ready;
+    const SignalVerdict v = watched.stack.Update(w.end, x);
+    const Expectation ref = watched.reference.Update(w.end, x, hold_reference);
+    e.ready = ref.ready && v.expectation.ready;
     e.value = x;
-    e.expected = v.expectation.value;
+    e.expected = ref.value;
     e.finding = v.combined;
     // Name the chart that carried the verdict, not the stack.
     for (const Finding* member : {&v.cusum, &v.ewma, &v.shewhart}) {

@@ -26,6 +26,7 @@
 #include "detectors/finding.h"
 #include "detectors/fleet_signals.h"
 #include "detectors/proportion.h"
+#include "detectors/seasonal_baseline.h"
 #include "detectors/signal_detector.h"
 
 namespace candor::detectors {
@@ -45,10 +46,11 @@ std::string_view RateName(Rate r);  // "error_rate", "timeout_rate", …
 // What a scalar signal's stack said about the latest window.
 struct SignalEval {
   bool present = false;  // The window had a value.
-  bool ready = false;    // The baseline is warmed up.
+  bool ready = false;    // The reference is warmed up.
   double value = kNoValue;
-  double expected = kNoValue;  // Baseline expectation for this window.
-  Finding finding;             // The stack's combined finding.
+  // The entity's reference level for this window: what effect-size floors compare with.
+  double expected = kNoValue;
+  Finding finding;  // The stack's combined finding (statistical evidence and onset).
 };
 
 // What a rate chart said about the latest window.
@@ -85,13 +87,25 @@ class EntityMonitor {
   // Detectors for `kind` with default options.
   explicit EntityMonitor(EntityKind kind);
 
-  // Feeds the entity's summary of one closed window and returns the evaluation.
-  const EntityEval& Update(const WindowSummary& w);
+  // Feeds the entity's summary of one closed window and returns the evaluation. While
+  // `hold_reference` is true (the entity has a condition entering or active) the reference
+  // levels do not learn, so an incident is judged against the level before it.
+  const EntityEval& Update(const WindowSummary& w, bool hold_reference = false);
   const EntityEval& last() const { return eval_; }
 
  private:
+  struct Watched {
+    detectors::Signal signal;
+    SignalDetector stack;
+    // The reference level: learns slowly (about eight minutes of memory) and is held by the
+    // caller while the entity has a condition. The stack's own baseline freezes whenever one
+    // of its charts alarms, which under a slow daily drift can be for hours; effect sizes are
+    // measured against this reference instead.
+    RobustSeasonalBaseline reference;
+  };
+
   EntityKind kind_;
-  std::vector<std::pair<detectors::Signal, SignalDetector>> stacks_;
+  std::vector<Watched> stacks_;
   std::vector<std::pair<Rate, BernoulliCusum>> charts_;
   int data_streak_ = 0;
   EntityEval eval_;

@@ -307,7 +307,7 @@ std::vector<Transition> FleetAnalyzer::OnWindow(absl::Time start, absl::Time end
     index.emplace(w.entity, i);
     Runtime& rt = At(w.entity);
     inputs[i].window = &w;
-    inputs[i].eval = &rt.monitor.Update(w);
+    inputs[i].eval = &rt.monitor.Update(w, rt.machine.Unsettled());
     UpdateFacts(rt, w);
     inputs[i].facts = rt.facts;
     if (w.entity.kind == EntityKind::kModel) {

@@ -35,6 +35,15 @@ std::vector<Condition> EntityStateMachine::Conditions() const {
   return out;
 }
 
+bool EntityStateMachine::Unsettled() const {
+  for (FleetState s : kAllFleetStates) {
+    const Track& t = tracks_[static_cast<size_t>(s)];
+    if (s == FleetState::kNoData || s == FleetState::kModelWarming) continue;
+    if (t.active || t.entry_streak > 0) return true;
+  }
+  return false;
+}
+
 EntityStatus EntityStateMachine::Status() const { return {entity_, state_, since_, Conditions()}; }
 
 std::optional<Transition> EntityStateMachine::Update(absl::Time start, absl::Time end,

@@ -43,6 +43,8 @@ class EntityStateMachine {
   // Active conditions as reported (held-back ones excluded), most severe first.
   std::vector<Condition> Conditions() const;
   EntityStatus Status() const;
+  // True while any condition is active or has started entering (references hold still).
+  bool Unsettled() const;
 
  private:
   struct Track {
