@@ -64,8 +64,6 @@ class AnomalyLikelihood {
   int64_t count_ = 0;            // Scores seen.
   std::vector<double> recent_;   // Ring buffer of the last short_window scores.
   double recent_sum_ = 0.0;
-  double history_sum_ = 0.0;
-  double history_sum_sq_ = 0.0;
   double mu_ = 0.0;
   double sigma_ = 1.0;
   bool estimated_ = false;

@@ -8,11 +8,11 @@
 // the mean is stable, the probability of a cut at any step is at most delta. Memory
 // O(max_buckets * log(W)).
 //
-// Page-Hinkley (Page 1954; Hinkley 1971; River's form): m_t = sum of (x_i - mean_i - delta)
-// with fading factor alpha; alarm when m_t - min m > threshold (increase) or
-// max m - m_t > threshold (decrease). The threshold is in the signal's units; there is no
-// closed-form ARL, so candor feeds it standardised residuals where a threshold of 50 sigma
-// of cumulative drift is meaningful.
+// Page-Hinkley (Page 1954; Hinkley 1971; River's form): with the running mean mean_t,
+// U_t = alpha U_{t-1} + (x_t - mean_t - delta) and L_t = alpha L_{t-1} + (x_t - mean_t + delta);
+// alarm when U_t - min U > threshold (increase) or max L - L_t > threshold (decrease). The
+// threshold is in the signal's units; there is no closed-form ARL, so candor feeds it standardised
+// residuals where a threshold of 50 sigma of cumulative drift is meaningful.
 //
 // Thread safety: not thread-safe; one owner per instance.
 
@@ -113,9 +113,10 @@ class PageHinkley final : public StreamDetector {
   PageHinkleyOptions options_;
   int64_t n_ = 0;
   double mean_ = 0.0;
-  double sum_ = 0.0;
-  double min_sum_ = 0.0;
-  double max_sum_ = 0.0;
+  double sum_up_ = 0.0;    // Faded sum of (x - mean - delta); an increase makes it climb.
+  double sum_down_ = 0.0;  // Faded sum of (x - mean + delta); a decrease makes it fall.
+  double min_up_ = 0.0;
+  double max_down_ = 0.0;
   absl::Time min_time_ = absl::InfinitePast();
   absl::Time max_time_ = absl::InfinitePast();
 };
