@@ -15,6 +15,7 @@
 #include "common/periodic_runner.h"
 #include "daemon/command.h"
 #include "daemon/config.h"
+#include "daemon/live_detection.h"
 #include "daemon/signals.h"
 #include "exporters/events_api.h"
 #include "exporters/http_server.h"
@@ -77,6 +78,11 @@ int Serve(const Config& config) {
       .GetGauge("candor_build_info", "candor's version; always 1.", {{"version", CANDOR_VERSION}})
       .Set(1);
   collector::BatchProcessor processor(config.ingest, **log, metrics, clock);
+  // Detection: every durable item feeds the pipeline; transitions print on stdout and persist.
+  LiveDetectionOptions detection_options;
+  detection_options.pipeline = config.pipeline;
+  LiveDetection detection(detection_options, **log, clock, &std::cout);
+  detection.Attach();
 
   Readiness readiness;
   std::vector<exporters::HttpRoute> routes = {
@@ -86,6 +92,7 @@ int Serve(const Config& config) {
       {"GET", "/metrics", false, metrics.Handler()},
       {"GET", "/api/v1/events", false, exporters::EventsHandler(**log)},
       {"GET", "/api/v1/transitions", false, exporters::TransitionsHandler(**log)},
+      {"GET", "/api/v1/states", false, detection.StatesHandler()},
   };
   absl::StatusOr<std::unique_ptr<exporters::HttpServer>> http =
       exporters::HttpServer::Start(config.http, std::move(routes), &metrics, clock);
@@ -106,7 +113,17 @@ int Serve(const Config& config) {
     }
   });
   retention.Start();
+  PeriodicRunner detection_runner(clock, "detection", absl::Seconds(1), [&] {
+    const absl::Status s = detection.RunOnce();
+    if (!s.ok())
+      CANDOR_LOG_WARN("serve", "persisting transitions failed", {{"error", s.ToString()}});
+  });
+  detection_runner.Start();
   readiness.SetServing(true);
+  std::cout << "candor: ingest grpc://" << (*ingest)->address() << "  states http://"
+            << (*http)->address() << "/api/v1/states  transitions http://" << (*http)->address()
+            << "/api/v1/transitions  metrics http://" << (*http)->address() << "/metrics"
+            << std::endl;
   CANDOR_LOG_INFO("serve", "candor is serving",
                   {{"grpc", (*ingest)->address()},
                    {"http", (*http)->address()},
@@ -117,6 +134,11 @@ int Serve(const Config& config) {
   CANDOR_LOG_INFO("serve", "shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
   readiness.SetServing(false);
   (*ingest)->Shutdown(config.shutdown_grace);
+  detection.Detach();
+  detection_runner.Stop();
+  if (const absl::Status s = detection.Finish(); !s.ok()) {
+    CANDOR_LOG_WARN("serve", "persisting transitions failed", {{"error", s.ToString()}});
+  }
   retention.Stop();
   (*http)->Stop();
   const store::EventLogStats stats = (*log)->Stats();

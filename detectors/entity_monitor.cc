@@ -1,5 +1,6 @@
 #include "detectors/entity_monitor.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/status.h"
@@ -112,6 +113,12 @@ std::pair<int64_t, int64_t> Counts(Rate r, EntityKind kind, const WindowSummary&
 
 }  // namespace
 
+absl::Time RateEval::Onset(absl::Time fallback) const {
+  absl::Time t = finding.active && finding.onset != absl::InfinitePast() ? finding.onset : fallback;
+  if (excess_since != absl::InfinitePast()) t = std::max(t, excess_since);
+  return std::min(t, fallback);
+}
+
 std::string_view RateName(Rate r) {
   switch (r) {
     case Rate::kErrors:
@@ -176,6 +183,12 @@ const EntityEval& EntityMonitor::Update(const WindowSummary& w, bool hold_refere
     if (f.ok()) e.finding = *f;
     e.ready = chart.warmed_up();
     e.p0 = chart.warmed_up() ? chart.p0() : kNoValue;
+    const std::optional<RateEval>& prev = eval_.rates[static_cast<size_t>(rate)];
+    if (e.ready && e.rate >= std::max(0.02, 2.0 * e.p0)) {
+      e.excess_since = prev.has_value() && prev->excess_since != absl::InfinitePast()
+                           ? prev->excess_since
+                           : w.start;
+    }
     eval_.rates[static_cast<size_t>(rate)] = e;
   }
   // Reporting history: steady for 6 windows makes an entity "reporting"; silence counts from

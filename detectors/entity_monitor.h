@@ -60,7 +60,14 @@ struct RateEval {
   int64_t events = 0;
   double rate = kNoValue;  // events / trials this window (NaN with no trials).
   double p0 = kNoValue;    // The learned in-control rate.
+  // Start of the current run of windows with the rate at least max(2 %, 2 × p0); InfinitePast
+  // outside such a run. Bounds onsets from below: the chart may still be alarmed from an
+  // earlier episode.
+  absl::Time excess_since = absl::InfinitePast();
   Finding finding;
+
+  // The onset of the current episode: the chart's onset, but no earlier than excess_since.
+  absl::Time Onset(absl::Time fallback) const;
 };
 
 struct EntityEval {

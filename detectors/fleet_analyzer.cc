@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <utility>
 
 #include "common/status.h"
+#include "detectors/window_drift.h"
 
 namespace candor::detectors {
 namespace {
@@ -65,6 +67,9 @@ struct FleetAnalyzer::Runtime {
   std::deque<WindowCounts> history;
   std::string release_track;
   std::string model_name;
+  // Reference tenant mix (exponentially weighted shares) and how many windows built it.
+  std::map<std::string, double> tenant_reference;
+  int tenant_windows = 0;
 };
 
 FleetAnalyzer::FleetAnalyzer(FleetAnalyzerOptions options) : options_(std::move(options)) {}
@@ -213,6 +218,14 @@ void FleetAnalyzer::ComputeCanaries(const std::vector<WindowSummary>& s,
     };
     c.error_rate = rate(exp_err, exp_n);
     c.stable_error_rate = rate(ctl_err, ctl_n);
+    DriftOptions z;
+    z.size_switch = SIZE_MAX;  // Always the two-proportion Z test for this binary comparison.
+    const std::vector<double> ctl = {static_cast<double>(ctl_n - ctl_err),
+                                     static_cast<double>(ctl_err)};
+    const std::vector<double> cur = {static_cast<double>(exp_n - exp_err),
+                                     static_cast<double>(exp_err)};
+    absl::StatusOr<DriftResult> errors = CategoricalDrift(ctl, cur, z);
+    if (errors.ok()) c.error_p_value = errors->p_value;
     c.validation_rate = rate(exp_fail, exp_chk);
     c.stable_validation_rate = rate(ctl_fail, ctl_chk);
   }
@@ -291,9 +304,33 @@ void FleetAnalyzer::ComputeContext(const std::vector<WindowSummary>& s,
 }
 
 void FleetAnalyzer::UpdateTenants(Runtime& rt, const WindowSummary& w, RuleInput& in) {
-  (void)rt;
-  (void)w;
-  in.tenant_js = kNoValue;
+  int64_t total = 0;
+  for (const auto& [tenant, n] : w.tenants) total += n;
+  in.tenant_requests = total;
+  if (total < 100) return;
+  // Align the reference and current counts over the union of tenants.
+  std::map<std::string, std::pair<double, double>> both;
+  for (const auto& [tenant, share] : rt.tenant_reference) both[tenant].first = share;
+  for (const auto& [tenant, n] : w.tenants) {
+    both[tenant].second = static_cast<double>(n) / static_cast<double>(total);
+  }
+  if (rt.tenant_windows >= 30) {
+    std::vector<double> ref, cur;
+    for (const auto& [tenant, p] : both) {
+      ref.push_back(p.first);
+      cur.push_back(p.second);
+    }
+    in.tenant_js = JensenShannonDistance(ref, cur);
+  }
+  // The reference holds still while the entity has a condition (like the signal references).
+  if (At(w.entity).machine.Unsettled()) return;
+  const double alpha = rt.tenant_windows == 0 ? 1.0 : 0.05;
+  rt.tenant_reference.clear();
+  for (const auto& [tenant, p] : both) {
+    const double share = (1.0 - alpha) * p.first + alpha * p.second;
+    if (share > 1e-6) rt.tenant_reference[tenant] = share;
+  }
+  ++rt.tenant_windows;
 }
 
 std::vector<Transition> FleetAnalyzer::OnWindow(absl::Time start, absl::Time end,

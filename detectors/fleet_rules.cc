@@ -89,6 +89,7 @@ EvidenceItem Policy(std::string signal, double value, double threshold) {
 
 std::string Pct(double x) { return absl::StrFormat("%.1f%%", 100.0 * x); }
 std::string Num(double x) {
+  if (std::abs(x) < 5e-4) return "0";
   return std::abs(x) >= 100 ? absl::StrFormat("%.0f", x) : absl::StrFormat("%.3g", x);
 }
 

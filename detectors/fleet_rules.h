@@ -83,6 +83,7 @@ struct CanaryEval {
   MannWhitneyResult latency;
   double error_rate = kNoValue;
   double stable_error_rate = kNoValue;
+  double error_p_value = kNoValue;  // Two-proportion Z test, canary vs stable.
   double validation_rate = kNoValue;
   double stable_validation_rate = kNoValue;
   int64_t requests = 0;

@@ -95,7 +95,7 @@ void CascadingTimeout(const RuleInput& in, std::vector<RuleResult>& out) {
   const bool timeouts_entry = RateUp(*t, 0.05, 3.0, 20);
   const bool timeouts_hold = RateHold(*t, 0.02, 2.0);
   if (!timeouts_entry && !timeouts_hold) return;
-  const absl::Time route_onset = OnsetOr(t->finding, w.start);
+  const absl::Time route_onset = t->Onset(w.start);
   const DependencyEval* root = nullptr;
   bool root_slow = false;
   for (const DependencyEval& d : in.dependencies) {
@@ -135,7 +135,7 @@ void DegradedFallback(const RuleInput& in, std::vector<RuleResult>& out) {
   const double n = Count(w, S::kRequests);
   const double ok = n > 0.0 ? Count(w, S::kOk) / n : kNoValue;
   r.evidence.corroboration.push_back(Policy("success_fraction", ok, kNoValue));
-  r.evidence.onset = OnsetOr(f->finding, w.start);
+  r.evidence.onset = f->Onset(w.start);
   r.evidence.summary = absl::StrCat(Pct(f->rate), " of requests served by a fallback (usual ",
                                     Pct(f->p0), ") while ", Pct(ok), " succeed");
   out.push_back(std::move(r));
@@ -146,8 +146,9 @@ void CanaryRegressed(const RuleInput& in, std::vector<RuleResult>& out) {
   if (!c.available) return;
   const MannWhitneyResult& mw = c.latency;
   const bool slower = mw.verdict == JudgeVerdict::kHigh;
-  const bool errors = c.requests >= 50 && c.error_rate >= std::max(2.0 * c.stable_error_rate,
-                                                                   c.stable_error_rate + 0.03);
+  const bool errors =
+      c.requests >= 50 && c.error_p_value <= 0.001 &&
+      c.error_rate >= std::max(2.0 * c.stable_error_rate, c.stable_error_rate + 0.03);
   const bool invalid = c.validation_rate >=
                        std::max(2.0 * c.stable_validation_rate, c.stable_validation_rate + 0.03);
   const bool hold = mw.mean_ratio >= 1.12 || c.error_rate >= c.stable_error_rate + 0.015 ||
@@ -164,9 +165,15 @@ void CanaryRegressed(const RuleInput& in, std::vector<RuleResult>& out) {
   lat.statistic = "p_value";
   lat.statistic_value = mw.p_value;
   lat.threshold = 0.02;
-  EvidenceItem err = Policy("error_rate", c.error_rate, kNoValue);
+  EvidenceItem err;
+  err.signal = "error_rate";
+  err.value = c.error_rate;
   err.baseline = c.stable_error_rate;
   err.baseline_source = "stable";
+  err.detector = "z_proportion";
+  err.statistic = "p_value";
+  err.statistic_value = c.error_p_value;
+  err.threshold = 0.001;
   EvidenceItem val = Policy("validation_failure_rate", c.validation_rate, kNoValue);
   val.baseline = c.stable_validation_rate;
   val.baseline_source = "stable";
@@ -198,7 +205,7 @@ void QualityDegraded(const RuleInput& in, std::vector<RuleResult>& out) {
     const bool entry = RateUp(*v, 0.05, 3.0, 20);
     if (entry || RateHold(*v, 0.03, 2.0)) {
       items.emplace_back(entry, FromRate(Rate::kValidation, *v));
-      onset = std::min(onset, OnsetOr(v->finding, w.start));
+      onset = std::min(onset, v->Onset(w.start));
       summary = absl::StrCat("validation failures at ", Pct(v->rate), " (usual ", Pct(v->p0), ")");
     }
   }
@@ -209,21 +216,25 @@ void QualityDegraded(const RuleInput& in, std::vector<RuleResult>& out) {
     const bool entry = RateUp(*t, 0.03, 3.0, 30);
     if (entry || RateHold(*t, 0.02, 2.0)) {
       items.emplace_back(entry, FromRate(Rate::kTruncation, *t));
-      onset = std::min(onset, OnsetOr(t->finding, w.start));
+      onset = std::min(onset, t->Onset(w.start));
       absl::StrAppend(&summary, summary.empty() ? "" : "; ", "silent truncation of ", Pct(t->rate),
                       " of prompts (usual ", Pct(t->p0), ")");
     }
   }
+  // Output lengths and scores of the requests that still succeed say little while many fail
+  // (the survivors are the short ones): then they are not evidence of a quality fault.
+  const RateEval* errors = ReadyRate(in, Rate::kErrors);
+  const bool failing = errors != nullptr && errors->rate >= std::max(0.05, 3.0 * errors->p0);
   if (const SignalEval* o = Ready(in, S::kOutputTokensMean)) {
     const double ratio = o->value / o->expected;
-    const bool entry = (ratio <= 0.6 || ratio >= 1.6) && o->finding.active;
+    const bool entry = (ratio <= 0.6 || ratio >= 1.6) && o->finding.active && !failing;
     if (entry || ratio <= 0.75 || ratio >= 1.35) {
       items.emplace_back(entry, FromSignal(S::kOutputTokensMean, *o));
       absl::StrAppend(&summary, summary.empty() ? "" : "; ", "output length ×", Num(ratio));
     }
   }
   if (const SignalEval* q = Ready(in, S::kQualityMean)) {
-    const bool entry = q->value <= q->expected - 0.1 && Down(q->finding);
+    const bool entry = q->value <= q->expected - 0.1 && Down(q->finding) && !failing;
     if (entry || q->value <= q->expected - 0.06) {
       items.emplace_back(entry, FromSignal(S::kQualityMean, *q));
       absl::StrAppend(&summary, summary.empty() ? "" : "; ", "quality score ", Num(q->value),
@@ -311,7 +322,7 @@ void DegradedPrimary(const RuleInput& in, std::vector<RuleResult>& out) {
     if (entry || RateHold(*err, 0.03, 2.0)) {
       EvidenceItem e = FromRate(Rate::kErrors, *err);
       items.emplace_back(entry, e);
-      onset = std::min(onset, OnsetOr(err->finding, w.start));
+      onset = std::min(onset, err->Onset(w.start));
       summary = absl::StrCat("errors at ", Pct(err->rate), " (usual ", Pct(err->p0), ")");
     }
   }

@@ -4,11 +4,20 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/strings.h"
+#include "common/time_util.h"
 
 namespace candor::detectors {
 
 EntityStateMachine::EntityStateMachine(EntityId entity, StateMachineOptions options)
     : entity_(std::move(entity)), options_(options) {}
+
+bool EntityStateMachine::MoreSpecificActive() const {
+  for (FleetState s : kAllFleetStates) {
+    if (!MoreSevere(s, FleetState::kDegradedPrimary)) break;
+    if (s != FleetState::kNoData && tracks_[static_cast<size_t>(s)].active) return true;
+  }
+  return false;
+}
 
 bool EntityStateMachine::WarmingHoldsBack() const {
   return tracks_[static_cast<size_t>(FleetState::kModelWarming)].active;
@@ -58,7 +67,10 @@ std::optional<Transition> EntityStateMachine::Update(absl::Time start, absl::Tim
     Track& t = tracks_[static_cast<size_t>(s)];
     const RuleResult* r = by_state[static_cast<size_t>(s)];
     const bool held_back = warming && s != FleetState::kNoData && s != FleetState::kModelWarming;
-    const bool entry = r != nullptr && r->entry && !held_back;
+    // degraded-primary is the catch-all: a more specific active condition already explains
+    // the primary path's symptoms, so it does not start entering beside one.
+    const bool explained = s == FleetState::kDegradedPrimary && MoreSpecificActive();
+    const bool entry = r != nullptr && r->entry && !held_back && !explained;
     const bool hold = r != nullptr && r->hold;
     if (!t.active) {
       if (!entry) {
@@ -105,9 +117,11 @@ std::optional<Transition> EntityStateMachine::Update(absl::Time start, absl::Tim
   if (next != FleetState::kHealthy) {
     tr.evidence = tracks_[static_cast<size_t>(next)].condition.evidence;
   } else {
-    tr.evidence = tracks_[static_cast<size_t>(state_)].condition.evidence;
+    const Condition& cleared = tracks_[static_cast<size_t>(state_)].condition;
+    tr.evidence = cleared.evidence;
     tr.evidence.summary =
-        absl::StrCat("cleared ", Sv(FleetStateName(state_)), ": ", tr.evidence.summary);
+        absl::StrCat("cleared ", Sv(FleetStateName(state_)), " (active since ",
+                     FormatRfc3339(cleared.since), "); last evidence: ", tr.evidence.summary);
   }
   state_ = next;
   since_ = end;

@@ -58,6 +58,8 @@ class EntityStateMachine {
 
   FleetState Compute() const;
   bool WarmingHoldsBack() const;
+  // A condition more specific (more severe) than degraded-primary is active.
+  bool MoreSpecificActive() const;
 
   EntityId entity_;
   StateMachineOptions options_;
