@@ -87,13 +87,18 @@ bool SignalAggregator::WindowFor(absl::Time t, int64_t& window) {
   }
   max_time_ = std::max(max_time_, t);
   window = FloorDiv(absl::ToUnixMillis(t), window_ms_);
-  if (any_closed_ && window <= last_closed_) {
+  if (watermark_ == absl::InfinitePast()) return true;
+  // Windows ending at or before the watermark are closed (or closeable): a later item for one
+  // of them is late.
+  const int64_t first_open =
+      any_closed_ ? last_closed_ + 1 : FloorDiv(absl::ToUnixMillis(watermark_), window_ms_);
+  if (window < first_open) {
     if (t < watermark_ - options_.allowed_lateness) {
       ++stats_.too_late;
       return false;
     }
     ++stats_.late_folded;
-    window = last_closed_ + 1;
+    window = first_open;
   }
   return true;
 }
