@@ -65,8 +65,10 @@ void QueueDeadlock(const RuleInput& in, std::vector<RuleResult>& out) {
   const double util = w.Get(S::kGpuUtilMean);
   const double rate = fin->value;
   const bool gpu_idle = !(util > 0.3);
+  // Completions at a fifth of normal or less, with a growing queue and an idle GPU: the engine
+  // is stuck (a partial deadlock still leaves a trickle of completions).
   const bool entry =
-      rate <= std::max(0.1, 0.1 * fin->expected) && q >= std::max(5.0, 2.0 * qbase) && gpu_idle;
+      rate <= std::max(0.1, 0.2 * fin->expected) && q >= std::max(5.0, 2.0 * qbase) && gpu_idle;
   const bool hold = rate <= 0.3 * fin->expected && q >= std::max(3.0, 1.5 * qbase);
   if (!entry && !hold) return;
   RuleResult r = Result(FleetState::kQueueDeadlock, entry, hold, 2);
@@ -167,17 +169,23 @@ void HardwareDegraded(const RuleInput& in, std::vector<RuleResult>& out) {
   const double kv = w.Get(S::kKvUsageMean);
   const double preempt = w.Get(S::kPreemptionRate);
   if (kv >= 0.9 && preempt >= 0.2) return;
+  // "Errors stable" means the engine is not failing: timeouts of requests that simply take
+  // longer on slow hardware do not count against it.
   const RateEval* err = ReadyRate(in, Rate::kErrors);
-  const bool errors_stable = err == nullptr || err->rate <= std::max(0.05, 3.0 * err->p0);
+  const double requests = w.Get(S::kRequests);
+  const double engine_errors = requests > 0 ? w.Get(S::kErrors) / requests : 0.0;
+  const bool errors_stable = !(engine_errors > 0.05);
   const SignalEval* own = Ready(in, S::kDecodeTpsP50);
   const double own_ratio = own != nullptr ? own->value / own->expected : kNoValue;
   const bool corroborated = in.gpu.Corroborates();
-  // Without GPU telemetry the speed drop alone must be larger.
+  // Without GPU telemetry the speed drop alone must be larger, and visible against the
+  // entity's own history too. (With it, the peer chart's learned reference ratio already
+  // absorbs a node that was always a little slower.)
   const double needed = in.gpu.present ? 0.8 : 0.7;
   const bool broad = std::isnan(in.nodes_degraded_share) || in.nodes_degraded_share >= 0.5;
+  const bool own_drop = in.gpu.present || std::isnan(own_ratio) || own_ratio <= 0.85;
   const bool entry = p.ratio <= needed && p.finding.active && errors_stable && broad &&
-                     (std::isnan(own_ratio) || own_ratio <= 0.85) &&
-                     (corroborated || !in.gpu.present);
+                     own_drop && (corroborated || !in.gpu.present);
   const bool hold = p.ratio <= 0.88 && (corroborated || !in.gpu.present);
   if (!entry && !hold) return;
   RuleResult r = Result(FleetState::kHardwareDegraded, entry, hold, 3);

@@ -315,11 +315,11 @@ void DegradedPrimary(const RuleInput& in, std::vector<RuleResult>& out) {
       kind == EntityKind::kReplica || kind == EntityKind::kNode || kind == EntityKind::kProvider;
   const RateEval* err = ReadyRate(in, Rate::kErrors);
   if (err != nullptr) {
-    bool entry = RateUp(*err, 0.05, 3.0, 30);
+    bool entry = RateUp(*err, 0.03, 3.0, 30);
     if (infra && std::isfinite(in.peer_error_rate)) {
       entry = entry && err->rate >= std::max(2.0 * in.peer_error_rate, in.peer_error_rate + 0.03);
     }
-    if (entry || RateHold(*err, 0.03, 2.0)) {
+    if (entry || RateHold(*err, 0.02, 2.0)) {
       EvidenceItem e = FromRate(Rate::kErrors, *err);
       items.emplace_back(entry, e);
       onset = std::min(onset, err->Onset(w.start));
@@ -339,11 +339,11 @@ void DegradedPrimary(const RuleInput& in, std::vector<RuleResult>& out) {
   for (Signal s : {lat_signal, ttft_signal}) {
     const SignalEval* l = Ready(in, s);
     if (l == nullptr) continue;
-    bool entry = SignalUp(*l, 1.5, 250.0) && explained.empty();
+    bool entry = SignalUp(*l, 1.35, 250.0) && explained.empty();
     if (infra && s == lat_signal && std::isfinite(in.peer_service_p95)) {
       entry = entry && l->value >= 1.3 * in.peer_service_p95;
     }
-    if (entry || SignalHoldUp(*l, 1.25, 150.0)) {
+    if (entry || SignalHoldUp(*l, 1.2, 150.0)) {
       items.emplace_back(entry, FromSignal(s, *l));
       onset = std::min(onset, OnsetOr(l->finding, w.start));
       absl::StrAppend(&summary, summary.empty() ? "" : "; ", Sv(SignalName(s)), " ", Num(l->value),
