@@ -100,6 +100,143 @@ std::vector<double>& SignalAggregator::Accum::Cohort(int key) {
   return cohorts.back().second;
 }
 
+EventFacts FactsOf(const candor::v1::InferenceEvent& e) {
+  EventFacts f;
+  f.ok = e.status() == candor::v1::OK;
+  if (e.has_latency_ms() && e.latency_ms() >= 0.0) f.latency = e.latency_ms();
+  for (const auto& call : e.dependencies()) f.deps_ms += std::max(0.0, call.latency_ms());
+  if (f.ok && e.has_ttft_ms() && f.latency >= 0.0 && e.has_output_tokens() &&
+      e.output_tokens() > 0 && f.latency > e.ttft_ms()) {
+    f.tps = static_cast<double>(e.output_tokens()) / ((f.latency - e.ttft_ms()) / 1000.0);
+  }
+  return f;
+}
+
+void SignalAggregator::Accum::AddEvent(const candor::v1::InferenceEvent& e, const EventFacts& f) {
+  ++items;
+  Count(Signal::kRequests);
+  const candor::v1::Status status = e.status();
+  if (f.ok) Count(Signal::kOk);
+  if (status == candor::v1::ERROR) Count(Signal::kErrors);
+  if (status == candor::v1::TIMEOUT) {
+    Count(Signal::kTimeouts);
+    // A timeout spent mostly waiting on dependencies is not the serving side's own.
+    if (!(f.deps_ms >= 0.5 * f.latency)) Count(Signal::kOwnTimeouts);
+  }
+  if (status == candor::v1::REJECTED) Count(Signal::kRejected);
+  if (status == candor::v1::CANCELLED) Count(Signal::kCancelled);
+  if (e.http_status() == 429) Count(Signal::kHttp429);
+  if (e.http_status() >= 500 && e.http_status() <= 599) Count(Signal::kHttp5xx);
+  if (e.circuit_state() == candor::v1::OPEN) Count(Signal::kCircuitOpen);
+  if (e.fallback_tier() > 0 && e.fallback_tier() < 5) Count(Signal::kFallback);
+  if (e.fallback_tier() == 5) Count(Signal::kFeatureDisabled);
+  if (e.validation() == candor::v1::PASSED || e.validation() == candor::v1::FAILED) {
+    Count(Signal::kValidationChecked);
+    if (e.validation() == candor::v1::FAILED) Count(Signal::kValidationFailed);
+  }
+  if (e.truncated_input_tokens() > 0) Count(Signal::kTruncated);
+  if (e.synthetic()) {
+    Count(Signal::kSynthetic);
+    if (!f.ok) Count(Signal::kSyntheticFailed);
+  }
+  if (e.has_preemptions() && e.preemptions() > 0) Count(Signal::kPreemptions, e.preemptions());
+  if (f.latency >= 0.0) {
+    latency.push_back(f.latency);
+    service.push_back(std::max(0.0, f.latency - f.deps_ms));
+  }
+  if (f.ok && e.has_ttft_ms()) {
+    ttft.push_back(e.ttft_ms());
+    service_ttft.push_back(std::max(0.0, e.ttft_ms() - f.deps_ms));
+  }
+  if (e.has_queue_ms()) queue.push_back(e.queue_ms());
+  if (f.tps > 0.0) tps.push_back(f.tps);
+  if (e.has_input_tokens()) input.push_back(static_cast<double>(e.input_tokens()));
+  if (f.ok && e.has_output_tokens()) output.push_back(static_cast<double>(e.output_tokens()));
+  if (e.has_quality_score()) quality.push_back(e.quality_score());
+  if (e.has_kv_cache_usage()) kv_admission.push_back(e.kv_cache_usage());
+}
+
+void SignalAggregator::Accum::AddCall(const candor::v1::DependencyCall& call) {
+  ++items;
+  Count(Signal::kRequests);
+  if (call.status() == candor::v1::OK) Count(Signal::kOk);
+  if (call.status() == candor::v1::ERROR) Count(Signal::kErrors);
+  if (call.status() == candor::v1::TIMEOUT) {
+    Count(Signal::kTimeouts);
+    Count(Signal::kOwnTimeouts);
+  }
+  if (call.status() == candor::v1::REJECTED) Count(Signal::kRejected);
+  latency.push_back(std::max(0.0, call.latency_ms()));
+  service.push_back(std::max(0.0, call.latency_ms()));
+}
+
+void SignalAggregator::Accum::AddReplicaSample(const candor::v1::ReplicaSample& s,
+                                               const CounterDeltas* deltas) {
+  ++items;
+  ++rs_n;
+  if (s.has_queue_depth()) {
+    const double q = static_cast<double>(s.queue_depth());
+    q_sum += q;
+    q_max = std::max(q_max, q);
+    ++q_n;
+  }
+  if (s.has_running_requests()) {
+    run_sum += static_cast<double>(s.running_requests());
+    ++run_n;
+  }
+  if (s.has_kv_cache_usage()) {
+    kv_sum += s.kv_cache_usage();
+    kv_max = std::max(kv_max, s.kv_cache_usage());
+    ++kv_n;
+  }
+  if (s.has_gpu_utilization()) {
+    util_sum += s.gpu_utilization();
+    ++util_n;
+  }
+  if (s.has_warming() && s.warming()) ++warming_n;
+  if (s.has_ready() && !s.ready()) ++not_ready_n;
+  if (deltas != nullptr) {
+    preempt_delta += deltas->preemptions;
+    finished_delta += deltas->finished;
+    generated_delta += deltas->generated;
+    ++delta_n;
+  }
+}
+
+void SignalAggregator::Accum::AddGpuSample(const candor::v1::GpuSample& g) {
+  // NVML clock-event reasons that mean the GPU is being held back: SW power cap, HW slowdown,
+  // SW/HW thermal slowdown, HW power brake (not "idle" or application clock settings).
+  constexpr uint64_t kThrottleMask = 0x4 | 0x8 | 0x20 | 0x40 | 0x80;
+  ++items;
+  ++g_n;
+  if (g.has_sm_clock_mhz() && g.has_max_sm_clock_mhz() && g.max_sm_clock_mhz() > 0.0) {
+    clock_sum += g.sm_clock_mhz() / g.max_sm_clock_mhz();
+    ++clock_n;
+  }
+  if (g.has_temperature_c()) {
+    temp_sum += g.temperature_c();
+    ++temp_n;
+  }
+  if (g.has_power_w()) {
+    power_sum += g.power_w();
+    ++power_n;
+  }
+  if (g.has_clock_event_reasons() && (g.clock_event_reasons() & kThrottleMask) != 0) {
+    ++throttle_n;
+  }
+  if (g.has_xid_last() && g.xid_last() != 0) ++xid_n;
+  if (g.has_ecc_uncorrected_total()) {
+    const int64_t ecc =
+        static_cast<int64_t>(std::min<uint64_t>(g.ecc_uncorrected_total(), uint64_t{1} << 62));
+    ecc_max = std::max(ecc_max, ecc);
+    ecc_min = ecc_min < 0 ? ecc : std::min(ecc_min, ecc);
+  }
+}
+
+void SignalAggregator::Accum::Note(std::vector<std::string>& list, const std::string& name) {
+  if (std::find(list.begin(), list.end(), name) == list.end()) list.push_back(name);
+}
+
 void SummarizeAccum(SignalAggregator::Accum& a, double secs, size_t max_samples,
                     const std::vector<std::string>& cohort_keys, WindowSummary& out) {
   out.has_data = a.touched;

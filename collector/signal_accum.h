@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "candor/v1/ingest.pb.h"
 #include "collector/signals.h"
 #include "detectors/fleet_signals.h"
 
@@ -20,6 +21,22 @@ namespace candor::collector {
 
 // Signals up to and including kPreemptions are plain counts.
 inline constexpr size_t kNumCounts = static_cast<size_t>(detectors::Signal::kPreemptions) + 1;
+
+// What one InferenceEvent contributes, derived once for all the entities it feeds.
+struct EventFacts {
+  bool ok = false;
+  double latency = -1.0;  // ms; −1 when absent.
+  double deps_ms = 0.0;   // Time in dependency calls.
+  double tps = -1.0;      // Decode tokens/s; −1 when not derivable.
+};
+EventFacts FactsOf(const candor::v1::InferenceEvent& e);
+
+// Counter increases since a replica's previous sample (a decrease is a restart).
+struct CounterDeltas {
+  int64_t preemptions = 0;
+  int64_t finished = 0;
+  int64_t generated = 0;
+};
 
 struct SignalAggregator::Accum {
   std::array<int64_t, kNumCounts> counts{};
@@ -48,6 +65,16 @@ struct SignalAggregator::Accum {
   void Clear();
   void Count(detectors::Signal s, int64_t n = 1) { counts[static_cast<size_t>(s)] += n; }
   std::vector<double>& Cohort(int key);
+
+  // One request's outcome, timings, tokens and server state.
+  void AddEvent(const candor::v1::InferenceEvent& e, const EventFacts& f);
+  // One call to this dependency.
+  void AddCall(const candor::v1::DependencyCall& call);
+  // One engine sample; `deltas` is null when the replica's counters gave no increase.
+  void AddReplicaSample(const candor::v1::ReplicaSample& s, const CounterDeltas* deltas);
+  void AddGpuSample(const candor::v1::GpuSample& g);
+  // Adds `name` to `list` unless present.
+  static void Note(std::vector<std::string>& list, const std::string& name);
 };
 
 // Fills `out` from `a` for a window of `window_seconds`; `cohort_keys` names cohort indices.

@@ -22,10 +22,6 @@ int64_t FloorDiv(int64_t a, int64_t b) {
   return q;
 }
 
-// NVML clock-event reasons that mean the GPU is being held back: SW power cap, HW slowdown,
-// SW/HW thermal slowdown, HW power brake.
-constexpr uint64_t kThrottleMask = 0x4 | 0x8 | 0x20 | 0x40 | 0x80;
-
 }  // namespace
 
 SignalAggregator::SignalAggregator(SignalOptions options)
@@ -199,78 +195,27 @@ void SignalAggregator::ObserveEvent(const candor::v1::InferenceEvent& e) {
     if (x >= 0) targets_.push_back(x);
   }
 
-  double deps_ms = 0.0;
-  for (const auto& call : e.dependencies()) deps_ms += std::max(0.0, call.latency_ms());
-  const candor::v1::Status status = e.status();
-  const bool ok = status == candor::v1::OK;
-  const bool timeout = status == candor::v1::TIMEOUT;
-  const double latency = has_latency ? e.latency_ms() : -1.0;
-  double tps = -1.0;
-  if (ok && e.has_ttft_ms() && has_latency && e.has_output_tokens() && e.output_tokens() > 0 &&
-      latency > e.ttft_ms()) {
-    tps = static_cast<double>(e.output_tokens()) / ((latency - e.ttft_ms()) / 1000.0);
-  }
+  const EventFacts facts = FactsOf(e);
   const int cohort =
-      (tps > 0.0 && !e.model().empty()) ? CohortKey(e.model(), e.model_version()) : -1;
+      (facts.tps > 0.0 && !e.model().empty()) ? CohortKey(e.model(), e.model_version()) : -1;
   for (size_t i = 0; i < targets_.size(); ++i) {
-    const int idx = targets_[i];
-    if (idx < 0) continue;
-    Accum& a = At(accs, idx);
-    ++a.items;
-    a.Count(Signal::kRequests);
-    if (ok) a.Count(Signal::kOk);
-    if (status == candor::v1::ERROR) a.Count(Signal::kErrors);
-    if (timeout) {
-      a.Count(Signal::kTimeouts);
-      if (!(deps_ms >= 0.5 * latency)) a.Count(Signal::kOwnTimeouts);
-    }
-    if (status == candor::v1::REJECTED) a.Count(Signal::kRejected);
-    if (status == candor::v1::CANCELLED) a.Count(Signal::kCancelled);
-    if (e.http_status() == 429) a.Count(Signal::kHttp429);
-    if (e.http_status() >= 500 && e.http_status() <= 599) a.Count(Signal::kHttp5xx);
-    if (e.circuit_state() == candor::v1::OPEN) a.Count(Signal::kCircuitOpen);
-    if (e.fallback_tier() > 0 && e.fallback_tier() < 5) a.Count(Signal::kFallback);
-    if (e.fallback_tier() == 5) a.Count(Signal::kFeatureDisabled);
-    if (e.validation() == candor::v1::PASSED || e.validation() == candor::v1::FAILED) {
-      a.Count(Signal::kValidationChecked);
-      if (e.validation() == candor::v1::FAILED) a.Count(Signal::kValidationFailed);
-    }
-    if (e.truncated_input_tokens() > 0) a.Count(Signal::kTruncated);
-    if (e.synthetic()) {
-      a.Count(Signal::kSynthetic);
-      if (!ok) a.Count(Signal::kSyntheticFailed);
-    }
-    if (e.has_preemptions() && e.preemptions() > 0) a.Count(Signal::kPreemptions, e.preemptions());
-    if (latency >= 0.0) {
-      a.latency.push_back(latency);
-      a.service.push_back(std::max(0.0, latency - deps_ms));
-    }
-    if (ok && e.has_ttft_ms()) {
-      a.ttft.push_back(e.ttft_ms());
-      a.service_ttft.push_back(std::max(0.0, e.ttft_ms() - deps_ms));
-    }
-    if (e.has_queue_ms()) a.queue.push_back(e.queue_ms());
-    if (tps > 0.0) {
-      a.tps.push_back(tps);
-      if (i < placement_end && i > 0 && cohort >= 0) a.Cohort(cohort).push_back(tps);
-    }
-    if (e.has_input_tokens()) a.input.push_back(static_cast<double>(e.input_tokens()));
-    if (ok && e.has_output_tokens()) a.output.push_back(static_cast<double>(e.output_tokens()));
-    if (e.has_quality_score()) a.quality.push_back(e.quality_score());
-    if (e.has_kv_cache_usage()) a.kv_admission.push_back(e.kv_cache_usage());
+    if (targets_[i] < 0) continue;
+    Accum& a = At(accs, targets_[i]);
+    a.AddEvent(e, facts);
+    // Placement entities (not the fleet) keep decode speed per model version, for peers.
+    if (i > 0 && i < placement_end && cohort >= 0) a.Cohort(cohort).push_back(facts.tps);
   }
-  if (route >= 0 || model >= 0) {
-    for (int idx : {route, model}) {
-      if (idx < 0) continue;
-      Accum& a = At(accs, idx);
-      if (!e.tenant().empty()) ++a.tenants[Sv(e.tenant())];
-      if (idx == model && !e.release_track().empty()) a.release_track = e.release_track();
-      if (idx == route && model >= 0) {
-        const std::string& name = entities_[static_cast<size_t>(model)].id.name;
-        if (std::find(a.models.begin(), a.models.end(), name) == a.models.end()) {
-          a.models.push_back(name);
-        }
-      }
+  if (model >= 0) {
+    Accum& a = At(accs, model);
+    if (!e.tenant().empty()) ++a.tenants[Sv(e.tenant())];
+    if (!e.release_track().empty()) a.release_track = e.release_track();
+  }
+  if (route >= 0) {
+    Accum& a = At(accs, route);
+    if (!e.tenant().empty()) ++a.tenants[Sv(e.tenant())];
+    if (model >= 0) Accum::Note(a.models, entities_[static_cast<size_t>(model)].id.name);
+    for (const auto& call : e.dependencies()) {
+      if (!call.name().empty()) Accum::Note(a.dependencies, call.name());
     }
   }
   NotePlacement(replica, e.provider(), e.node(), e.gpu(), e.model(), e.model_version());
@@ -279,27 +224,8 @@ void SignalAggregator::ObserveEvent(const candor::v1::InferenceEvent& e) {
   }
   for (const auto& call : e.dependencies()) {
     if (call.name().empty()) continue;
-    if (route >= 0) {
-      Accum& r = At(accs, route);
-      if (std::find(r.dependencies.begin(), r.dependencies.end(), call.name()) ==
-          r.dependencies.end()) {
-        r.dependencies.push_back(call.name());
-      }
-    }
     const int dep = Intern(EntityKind::kDependency, call.name());
-    if (dep < 0) continue;
-    Accum& a = At(accs, dep);
-    ++a.items;
-    a.Count(Signal::kRequests);
-    if (call.status() == candor::v1::OK) a.Count(Signal::kOk);
-    if (call.status() == candor::v1::ERROR) a.Count(Signal::kErrors);
-    if (call.status() == candor::v1::TIMEOUT) {
-      a.Count(Signal::kTimeouts);
-      a.Count(Signal::kOwnTimeouts);
-    }
-    if (call.status() == candor::v1::REJECTED) a.Count(Signal::kRejected);
-    a.latency.push_back(std::max(0.0, call.latency_ms()));
-    a.service.push_back(std::max(0.0, call.latency_ms()));
+    if (dep >= 0) At(accs, dep).AddCall(call);
   }
 }
 
@@ -327,7 +253,7 @@ void SignalAggregator::ObserveReplicaSample(const candor::v1::ReplicaSample& s) 
     NotePlacement(Intern(EntityKind::kNode, s.node()), s.provider(), "", "", "", "");
   }
   // Counter deltas against the replica's previous sample; a decrease is a restart.
-  int64_t d_pre = 0, d_fin = 0, d_gen = 0;
+  CounterDeltas d;
   bool has_delta = false;
   if (replica >= 0) {
     ReplicaCounters& c = replica_counters_[replica];
@@ -340,44 +266,14 @@ void SignalAggregator::ObserveReplicaSample(const candor::v1::ReplicaSample& s) 
         }
         last = now;
       };
-      delta(s.has_preemptions_total(), s.preemptions_total(), c.preemptions, d_pre);
-      delta(s.has_requests_finished_total(), s.requests_finished_total(), c.finished, d_fin);
-      delta(s.has_generation_tokens_total(), s.generation_tokens_total(), c.generated, d_gen);
+      delta(s.has_preemptions_total(), s.preemptions_total(), c.preemptions, d.preemptions);
+      delta(s.has_requests_finished_total(), s.requests_finished_total(), c.finished, d.finished);
+      delta(s.has_generation_tokens_total(), s.generation_tokens_total(), c.generated, d.generated);
       c.time = t;
     }
   }
   for (int idx : targets_) {
-    if (idx < 0) continue;
-    Accum& a = At(accs, idx);
-    ++a.items;
-    ++a.rs_n;
-    if (s.has_queue_depth()) {
-      const double q = static_cast<double>(s.queue_depth());
-      a.q_sum += q;
-      a.q_max = std::max(a.q_max, q);
-      ++a.q_n;
-    }
-    if (s.has_running_requests()) {
-      a.run_sum += static_cast<double>(s.running_requests());
-      ++a.run_n;
-    }
-    if (s.has_kv_cache_usage()) {
-      a.kv_sum += s.kv_cache_usage();
-      a.kv_max = std::max(a.kv_max, s.kv_cache_usage());
-      ++a.kv_n;
-    }
-    if (s.has_gpu_utilization()) {
-      a.util_sum += s.gpu_utilization();
-      ++a.util_n;
-    }
-    if (s.has_warming() && s.warming()) ++a.warming_n;
-    if (s.has_ready() && !s.ready()) ++a.not_ready_n;
-    if (has_delta) {
-      a.preempt_delta += d_pre;
-      a.finished_delta += d_fin;
-      a.generated_delta += d_gen;
-      ++a.delta_n;
-    }
+    if (idx >= 0) At(accs, idx).AddReplicaSample(s, has_delta ? &d : nullptr);
   }
 }
 
@@ -394,32 +290,7 @@ void SignalAggregator::ObserveGpuSample(const candor::v1::GpuSample& g) {
   Placement(g.provider(), g.region(), g.zone(), g.node(), targets_);
   if (!g.gpu().empty()) targets_.push_back(Intern(EntityKind::kGpu, g.gpu()));
   for (int idx : targets_) {
-    if (idx < 0) continue;
-    Accum& a = At(accs, idx);
-    ++a.items;
-    ++a.g_n;
-    if (g.has_sm_clock_mhz() && g.has_max_sm_clock_mhz() && g.max_sm_clock_mhz() > 0.0) {
-      a.clock_sum += g.sm_clock_mhz() / g.max_sm_clock_mhz();
-      ++a.clock_n;
-    }
-    if (g.has_temperature_c()) {
-      a.temp_sum += g.temperature_c();
-      ++a.temp_n;
-    }
-    if (g.has_power_w()) {
-      a.power_sum += g.power_w();
-      ++a.power_n;
-    }
-    if (g.has_clock_event_reasons() && (g.clock_event_reasons() & kThrottleMask) != 0) {
-      ++a.throttle_n;
-    }
-    if (g.has_xid_last() && g.xid_last() != 0) ++a.xid_n;
-    if (g.has_ecc_uncorrected_total()) {
-      const int64_t ecc =
-          static_cast<int64_t>(std::min<uint64_t>(g.ecc_uncorrected_total(), uint64_t{1} << 62));
-      a.ecc_max = std::max(a.ecc_max, ecc);
-      a.ecc_min = a.ecc_min < 0 ? ecc : std::min(a.ecc_min, ecc);
-    }
+    if (idx >= 0) At(accs, idx).AddGpuSample(g);
   }
 }
 
