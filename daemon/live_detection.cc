@@ -1,5 +1,6 @@
 #include "daemon/live_detection.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -27,13 +28,63 @@ class LiveDetection::Sink final : public collector::TransitionSink {
 };
 
 LiveDetection::LiveDetection(LiveDetectionOptions options, store::EventLog& log, Clock& clock,
-                             std::ostream* out)
+                             std::ostream* out, MetricsRegistry* metrics)
     : options_(std::move(options)),
       log_(log),
       clock_(clock),
       out_(out),
       sink_(std::make_unique<Sink>(this)),
-      pipeline_(options_.pipeline, sink_.get()) {}
+      pipeline_(options_.pipeline, sink_.get()),
+      registry_(metrics) {
+  if (metrics == nullptr) return;
+  metrics_.items =
+      &metrics->GetCounter("candor_detection_items_total", "Items fed to the detection pipeline.");
+  const char* late =
+      "Items that arrived after their window closed: folded into the oldest open "
+      "window, or dropped beyond the allowed lateness.";
+  metrics_.folded =
+      &metrics->GetCounter("candor_detection_late_items_total", late, {{"outcome", "folded"}});
+  metrics_.dropped =
+      &metrics->GetCounter("candor_detection_late_items_total", late, {{"outcome", "dropped"}});
+  metrics_.windows =
+      &metrics->GetCounter("candor_detection_windows_total", "Event-time windows closed.");
+  metrics_.transitions =
+      &metrics->GetCounter("candor_detection_transitions_total", "State transitions decided.");
+  metrics_.entities = &metrics->GetGauge("candor_detection_entities", "Entities known.");
+  metrics_.watermark =
+      &metrics->GetGauge("candor_detection_watermark_seconds",
+                         "Event time (Unix seconds) up to which windows are closed.");
+}
+
+void LiveDetection::UpdateMetrics(const collector::PipelineStats& s) {
+  if (registry_ == nullptr) return;
+  absl::MutexLock lock(&metrics_mu_);
+  const auto add = [](Counter* c, uint64_t now, uint64_t before) {
+    if (now > before) c->Increment(static_cast<double>(now - before));
+  };
+  add(metrics_.items, s.items, reported_.items);
+  add(metrics_.folded, s.signals.late_folded, reported_.signals.late_folded);
+  add(metrics_.dropped, s.signals.too_late + s.signals.too_new,
+      reported_.signals.too_late + reported_.signals.too_new);
+  add(metrics_.windows, s.windows, reported_.windows);
+  add(metrics_.transitions, s.transitions, reported_.transitions);
+  metrics_.entities->Set(static_cast<double>(s.entities));
+  if (s.watermark != absl::InfinitePast()) {
+    metrics_.watermark->Set(absl::ToDoubleSeconds(s.watermark - absl::UnixEpoch()));
+  }
+  reported_ = s;
+  const char* help = "1 for each entity's current fleet state (DESIGN §4), 0 for its former ones.";
+  for (const detectors::EntityStatus& st : pipeline_.States()) {
+    const std::string entity = st.entity.ToString();
+    const std::string state(FleetStateName(st.state));
+    Gauge* now =
+        &registry_->GetGauge("candor_entity_state", help, {{"entity", entity}, {"state", state}});
+    Gauge*& current = state_gauges_[entity];
+    if (current != nullptr && current != now) current->Set(0);
+    current = now;
+    now->Set(1);
+  }
+}
 
 LiveDetection::~LiveDetection() { Detach(); }
 
@@ -44,9 +95,18 @@ void LiveDetection::Attach() {
         OnItem(*static_cast<const candor::v1::IngestItem*>(r.attachment));
     }
   });
+  absl::MutexLock lock(&mu_);
+  attached_ = true;
 }
 
-void LiveDetection::Detach() { log_.SetCommitListener(nullptr); }
+void LiveDetection::Detach() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!attached_) return;
+    attached_ = false;
+  }
+  log_.SetCommitListener(nullptr);
+}
 
 void LiveDetection::OnItem(const candor::v1::IngestItem& item) {
   {
@@ -57,6 +117,7 @@ void LiveDetection::OnItem(const candor::v1::IngestItem& item) {
 }
 
 absl::Status LiveDetection::RunOnce() {
+  UpdateMetrics(pipeline_.Stats());
   absl::Time advance = absl::InfinitePast();
   {
     absl::MutexLock lock(&mu_);

@@ -8,6 +8,15 @@
 // for `idle_advance` of the daemon's clock, RunOnce moves event time on by the idle time, so a
 // fleet that stops reporting altogether still turns `no-data`.
 //
+// Metrics (updated by RunOnce):
+//   candor_detection_items_total                      items fed to the pipeline
+//   candor_detection_late_items_total{outcome}        folded | dropped (beyond the lateness)
+//   candor_detection_windows_total                    event-time windows closed
+//   candor_detection_transitions_total                state transitions decided
+//   candor_detection_entities                         entities known
+//   candor_detection_watermark_seconds                event time up to which windows closed
+//   candor_entity_state{entity,state}                 1 for each entity's current state, else 0
+//
 // Thread safety: the listener, RunOnce, Finish and the HTTP handler may run on different
 // threads; all shared state is behind mutexes (the pipeline has its own).
 
@@ -21,11 +30,13 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "collector/pipeline.h"
 #include "common/clock.h"
 #include "common/http.h"
+#include "common/metrics.h"
 #include "detectors/fleet_types.h"
 #include "store/event_log.h"
 
@@ -41,15 +52,17 @@ struct LiveDetectionOptions {
 
 class LiveDetection {
  public:
-  // `log` and `clock` must outlive this object; `out` (for printed transitions) may be null.
-  LiveDetection(LiveDetectionOptions options, store::EventLog& log, Clock& clock,
-                std::ostream* out);
+  // `log` and `clock` (and `metrics`, if given) must outlive this object; `out` (for printed
+  // transitions) and `metrics` may be null.
+  LiveDetection(LiveDetectionOptions options, store::EventLog& log, Clock& clock, std::ostream* out,
+                MetricsRegistry* metrics = nullptr);
   ~LiveDetection();
 
   LiveDetection(const LiveDetection&) = delete;
   LiveDetection& operator=(const LiveDetection&) = delete;
 
-  // Starts / stops receiving committed items (the event log's commit listener).
+  // Starts / stops receiving committed items (the event log's commit listener). Detach before
+  // the event log goes away; the destructor detaches only if still attached.
   void Attach();
   void Detach();
 
@@ -73,6 +86,7 @@ class LiveDetection {
   class Sink;
 
   void OnItem(const candor::v1::IngestItem& item);
+  void UpdateMetrics(const collector::PipelineStats& s);
 
   LiveDetectionOptions options_;
   store::EventLog& log_;
@@ -84,6 +98,23 @@ class LiveDetection {
   std::deque<detectors::Transition> unpersisted_ ABSL_GUARDED_BY(mu_);
   std::vector<detectors::Transition> all_ ABSL_GUARDED_BY(mu_);
   absl::Time last_arrival_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  bool attached_ ABSL_GUARDED_BY(mu_) = false;
+
+  struct Metrics {
+    Counter* items = nullptr;
+    Counter* folded = nullptr;
+    Counter* dropped = nullptr;
+    Counter* windows = nullptr;
+    Counter* transitions = nullptr;
+    Gauge* entities = nullptr;
+    Gauge* watermark = nullptr;
+  };
+  MetricsRegistry* registry_;
+  Metrics metrics_;
+  absl::Mutex metrics_mu_;
+  collector::PipelineStats reported_ ABSL_GUARDED_BY(metrics_mu_);
+  // Per entity, the state gauge currently at 1.
+  absl::flat_hash_map<std::string, Gauge*> state_gauges_ ABSL_GUARDED_BY(metrics_mu_);
 };
 
 }  // namespace candor::daemon

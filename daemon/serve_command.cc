@@ -81,7 +81,7 @@ int Serve(const Config& config) {
   // Detection: every durable item feeds the pipeline; transitions print on stdout and persist.
   LiveDetectionOptions detection_options;
   detection_options.pipeline = config.pipeline;
-  LiveDetection detection(detection_options, **log, clock, &std::cout);
+  LiveDetection detection(detection_options, **log, clock, &std::cout, &metrics);
   detection.Attach();
 
   Readiness readiness;
