@@ -333,48 +333,51 @@ void FleetAnalyzer::UpdateTenants(Runtime& rt, const WindowSummary& w, RuleInput
   ++rt.tenant_windows;
 }
 
-std::vector<Transition> FleetAnalyzer::OnWindow(absl::Time start, absl::Time end,
-                                                const std::vector<WindowSummary>& summaries) {
-  ++windows_;
-  const size_t n = summaries.size();
-  std::vector<RuleInput> inputs(n);
-  std::map<EntityId, size_t> index;
-  for (size_t i = 0; i < n; ++i) {
-    const WindowSummary& w = summaries[i];
-    index.emplace(w.entity, i);
+void FleetAnalyzer::RecordModelWindow(Runtime& rt, const WindowSummary& w) {
+  if (!w.release_track.empty()) rt.release_track = w.release_track;
+  if (!w.model_name.empty()) rt.model_name = w.model_name;
+  Runtime::WindowCounts c;
+  c.latency = w.latency_samples;
+  const auto count = [&](S sig) {
+    const double v = w.Get(sig);
+    return std::isfinite(v) ? static_cast<int64_t>(v) : int64_t{0};
+  };
+  c.requests = count(S::kRequests);
+  c.errors = count(S::kErrors) + count(S::kOwnTimeouts);
+  c.checked = count(S::kValidationChecked);
+  c.failed = count(S::kValidationFailed);
+  rt.history.push_back(std::move(c));
+  while (static_cast<int>(rt.history.size()) > std::max(1, options_.canary_windows)) {
+    rt.history.pop_front();
+  }
+}
+
+void FleetAnalyzer::FeedMonitors(const std::vector<WindowSummary>& s,
+                                 std::vector<RuleInput>& inputs) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const WindowSummary& w = s[i];
     Runtime& rt = At(w.entity);
     inputs[i].window = &w;
     inputs[i].eval = &rt.monitor.Update(w, rt.machine.Unsettled());
     UpdateFacts(rt, w);
     inputs[i].facts = rt.facts;
-    if (w.entity.kind == EntityKind::kModel) {
-      if (!w.release_track.empty()) rt.release_track = w.release_track;
-      if (!w.model_name.empty()) rt.model_name = w.model_name;
-      Runtime::WindowCounts c;
-      c.latency = w.latency_samples;
-      const auto count = [&](S sig) {
-        const double v = w.Get(sig);
-        return std::isfinite(v) ? static_cast<int64_t>(v) : int64_t{0};
-      };
-      c.requests = count(S::kRequests);
-      c.errors = count(S::kErrors) + count(S::kOwnTimeouts);
-      c.checked = count(S::kValidationChecked);
-      c.failed = count(S::kValidationFailed);
-      rt.history.push_back(std::move(c));
-      while (static_cast<int>(rt.history.size()) > std::max(1, options_.canary_windows)) {
-        rt.history.pop_front();
-      }
-    }
+    if (w.entity.kind == EntityKind::kModel) RecordModelWindow(rt, w);
     if (w.entity.kind == EntityKind::kModel || w.entity.kind == EntityKind::kRoute) {
       UpdateTenants(rt, w, inputs[i]);
     }
   }
+}
+
+std::map<std::string, DependencyEval> FleetAnalyzer::ComputeNeighbours(
+    const std::vector<WindowSummary>& s, absl::Time end, std::vector<RuleInput>& inputs) {
+  std::map<EntityId, size_t> index;
+  for (size_t i = 0; i < s.size(); ++i) index.emplace(s[i].entity, i);
   std::vector<PeerEval> peers;
-  ComputePeers(summaries, end, peers);
+  ComputePeers(s, end, peers);
   std::map<std::string, std::pair<int, int>> node_share;  // provider -> (degraded, total)
   std::map<std::string, DependencyEval> deps;
-  for (size_t i = 0; i < n; ++i) {
-    const WindowSummary& w = summaries[i];
+  for (size_t i = 0; i < s.size(); ++i) {
+    const WindowSummary& w = s[i];
     inputs[i].peer = peers[i];
     if (w.entity.kind == EntityKind::kNode && peers[i].available && !w.provider.empty()) {
       auto& ns = node_share[w.provider];
@@ -382,8 +385,9 @@ std::vector<Transition> FleetAnalyzer::OnWindow(absl::Time start, absl::Time end
       if (peers[i].ratio <= 0.85) ns.first += 1;
     }
     if (w.entity.kind == EntityKind::kReplica) {
+      // A replica's GPU health is its GPU's: GPU samples name the node and GPU, not replicas.
       const auto g = index.find(EntityId{EntityKind::kGpu, w.gpu});
-      if (!w.gpu.empty() && g != index.end()) inputs[i].gpu = GpuFrom(summaries[g->second]);
+      if (!w.gpu.empty() && g != index.end()) inputs[i].gpu = GpuFrom(s[g->second]);
     } else {
       inputs[i].gpu = GpuFrom(w);
     }
@@ -391,12 +395,25 @@ std::vector<Transition> FleetAnalyzer::OnWindow(absl::Time start, absl::Time end
       deps.emplace(w.entity.name, JudgeDependency(w, *inputs[i].eval));
     }
   }
-  ComputeCanaries(summaries, inputs);
-  ComputeContext(summaries, inputs);
-  std::vector<std::vector<RuleResult>> results(n);
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i].entity.kind != EntityKind::kProvider) continue;
+    const auto it = node_share.find(s[i].entity.name);
+    if (it != node_share.end() && it->second.second > 0) {
+      inputs[i].nodes_degraded_share =
+          static_cast<double>(it->second.first) / static_cast<double>(it->second.second);
+    }
+  }
+  return deps;
+}
+
+std::vector<std::vector<RuleResult>> FleetAnalyzer::Evaluate(
+    const std::vector<WindowSummary>& s, std::vector<RuleInput>& inputs,
+    const std::map<std::string, DependencyEval>& deps) {
+  std::vector<std::vector<RuleResult>> results(s.size());
+  // Routes first: a dependency is in cascading-timeout when a route's timeouts name it root.
   std::map<std::string, std::vector<std::string>> cascading;  // dependency -> routes
-  for (size_t i = 0; i < n; ++i) {
-    const WindowSummary& w = summaries[i];
+  for (size_t i = 0; i < s.size(); ++i) {
+    const WindowSummary& w = s[i];
     if (w.entity.kind != EntityKind::kRoute) continue;
     for (const std::string& d : w.dependencies) {
       const auto it = deps.find(d);
@@ -410,26 +427,30 @@ std::vector<Transition> FleetAnalyzer::OnWindow(absl::Time start, absl::Time end
       }
     }
   }
-  for (size_t i = 0; i < n; ++i) {
-    const WindowSummary& w = summaries[i];
+  for (size_t i = 0; i < s.size(); ++i) {
+    const WindowSummary& w = s[i];
     if (w.entity.kind == EntityKind::kRoute) continue;
-    if (w.entity.kind == EntityKind::kProvider) {
-      const auto it = node_share.find(w.entity.name);
-      if (it != node_share.end() && it->second.second > 0) {
-        inputs[i].nodes_degraded_share =
-            static_cast<double>(it->second.first) / static_cast<double>(it->second.second);
-      }
-    }
     if (w.entity.kind == EntityKind::kDependency) {
       const auto it = cascading.find(w.entity.name);
       if (it != cascading.end()) inputs[i].cascading_routes = it->second;
     }
     results[i] = EvaluateRules(inputs[i]);
   }
+  return results;
+}
+
+std::vector<Transition> FleetAnalyzer::OnWindow(absl::Time start, absl::Time end,
+                                                const std::vector<WindowSummary>& summaries) {
+  ++windows_;
+  std::vector<RuleInput> inputs(summaries.size());
+  FeedMonitors(summaries, inputs);
+  const std::map<std::string, DependencyEval> deps = ComputeNeighbours(summaries, end, inputs);
+  ComputeCanaries(summaries, inputs);
+  ComputeContext(summaries, inputs);
+  const std::vector<std::vector<RuleResult>> results = Evaluate(summaries, inputs, deps);
   std::vector<Transition> out;
-  for (size_t i = 0; i < n; ++i) {
-    Runtime& rt = At(summaries[i].entity);
-    std::optional<Transition> t = rt.machine.Update(start, end, results[i]);
+  for (size_t i = 0; i < summaries.size(); ++i) {
+    std::optional<Transition> t = At(summaries[i].entity).machine.Update(start, end, results[i]);
     if (t.has_value()) out.push_back(*std::move(t));
   }
   return out;

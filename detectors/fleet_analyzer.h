@@ -69,6 +69,15 @@ class FleetAnalyzer {
   struct Runtime;
 
   Runtime& At(const EntityId& id);
+  // The steps of OnWindow, in order.
+  void FeedMonitors(const std::vector<WindowSummary>& s, std::vector<RuleInput>& inputs);
+  void RecordModelWindow(Runtime& rt, const WindowSummary& w);
+  std::map<std::string, DependencyEval> ComputeNeighbours(const std::vector<WindowSummary>& s,
+                                                          absl::Time end,
+                                                          std::vector<RuleInput>& inputs);
+  std::vector<std::vector<RuleResult>> Evaluate(const std::vector<WindowSummary>& s,
+                                                std::vector<RuleInput>& inputs,
+                                                const std::map<std::string, DependencyEval>& deps);
   void ComputePeers(const std::vector<WindowSummary>& s, absl::Time end,
                     std::vector<PeerEval>& out);
   void ComputeCanaries(const std::vector<WindowSummary>& s, std::vector<RuleInput>& in);

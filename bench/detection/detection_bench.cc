@@ -197,6 +197,30 @@ int RunMatrix(int jobs) {
                 e.first_state.empty() ? "—" : e.first_state.c_str(), r.outcome.false_alarms.size(),
                 r.outcome.other_transitions);
   }
+  // Per fault and target: runs, detections, median and worst time to detect.
+  std::printf(
+      "\n| fault | injected on | runs | detected | median time to detect (s) | worst (s) |\n");
+  std::printf("|---|---|---|---|---|---|\n");
+  for (size_t i = 0; i < work.size();) {
+    size_t j = i;
+    std::vector<double> times;
+    int ok = 0;
+    for (; j < work.size() && work[j].second.fault == work[i].second.fault &&
+           work[j].second.target == work[i].second.target;
+         ++j) {
+      const testing::ExpectationResult& e = work[j].second.outcome.results.front();
+      if (e.detected && e.root_ok) {
+        ++ok;
+        times.push_back(absl::ToDoubleSeconds(e.time_to_detect));
+      }
+    }
+    std::sort(times.begin(), times.end());
+    std::printf("| %s | %s | %zu | %d | %s | %s |\n", work[i].second.fault.c_str(),
+                work[i].second.target.c_str(), j - i, ok,
+                times.empty() ? "—" : absl::StrCat(times[times.size() / 2]).c_str(),
+                times.empty() ? "—" : absl::StrCat(times.back()).c_str());
+    i = j;
+  }
   std::sort(ttd.begin(), ttd.end());
   const auto pct = [&](double q) {
     return ttd.empty() ? 0.0
