@@ -303,29 +303,41 @@ void InputDrift(const RuleInput& in, std::vector<RuleResult>& out) {
   out.push_back(std::move(r));
 }
 
-void DegradedPrimary(const RuleInput& in, std::vector<RuleResult>& out) {
-  const WindowSummary& w = *in.window;
-  const EntityKind kind = w.entity.kind;
+namespace {
+
+// The pieces of evidence degraded-primary collects: (entry strength, item), plus a summary.
+struct Symptoms {
   std::vector<std::pair<bool, EvidenceItem>> items;
-  absl::Time onset = w.start;
+  absl::Time onset;
   std::string summary;
-  // Infrastructure entities are judged against their peers too: errors everywhere a model
-  // runs are the model's problem, not each node's.
-  const bool infra =
-      kind == EntityKind::kReplica || kind == EntityKind::kNode || kind == EntityKind::kProvider;
-  const RateEval* err = ReadyRate(in, Rate::kErrors);
-  if (err != nullptr) {
-    bool entry = RateUp(*err, 0.03, 3.0, 30);
-    if (infra && std::isfinite(in.peer_error_rate)) {
-      entry = entry && err->rate >= std::max(2.0 * in.peer_error_rate, in.peer_error_rate + 0.03);
-    }
-    if (entry || RateHold(*err, 0.02, 2.0)) {
-      EvidenceItem e = FromRate(Rate::kErrors, *err);
-      items.emplace_back(entry, e);
-      onset = std::min(onset, err->Onset(w.start));
-      summary = absl::StrCat("errors at ", Pct(err->rate), " (usual ", Pct(err->p0), ")");
-    }
+
+  void Add(bool entry, EvidenceItem item, std::string_view text) {
+    items.emplace_back(entry, std::move(item));
+    absl::StrAppend(&summary, summary.empty() ? "" : "; ", Sv(text));
   }
+};
+
+bool IsInfrastructure(EntityKind k) {
+  return k == EntityKind::kReplica || k == EntityKind::kNode || k == EntityKind::kProvider;
+}
+
+void ErrorSymptom(const RuleInput& in, Symptoms& out) {
+  const RateEval* err = ReadyRate(in, Rate::kErrors);
+  if (err == nullptr) return;
+  bool entry = RateUp(*err, 0.03, 3.0, 30);
+  // Infrastructure is judged against its peers too: errors everywhere a model runs are the
+  // model's problem, not each node's.
+  if (IsInfrastructure(in.window->entity.kind) && std::isfinite(in.peer_error_rate)) {
+    entry = entry && err->rate >= std::max(2.0 * in.peer_error_rate, in.peer_error_rate + 0.03);
+  }
+  if (!entry && !RateHold(*err, 0.02, 2.0)) return;
+  out.onset = std::min(out.onset, err->Onset(in.window->start));
+  out.Add(entry, FromRate(Rate::kErrors, *err),
+          absl::StrCat("errors at ", Pct(err->rate), " (usual ", Pct(err->p0), ")"));
+}
+
+void LatencySymptoms(const RuleInput& in, Symptoms& out) {
+  const EntityKind kind = in.window->entity.kind;
   // Longer prompts make every request slower; that is input drift, not a primary-path fault.
   const SignalEval* input = Ready(in, S::kInputTokensP50);
   std::string explained = in.latency_explained;
@@ -340,54 +352,70 @@ void DegradedPrimary(const RuleInput& in, std::vector<RuleResult>& out) {
     const SignalEval* l = Ready(in, s);
     if (l == nullptr) continue;
     bool entry = SignalUp(*l, 1.35, 250.0) && explained.empty();
-    if (infra && s == lat_signal && std::isfinite(in.peer_service_p95)) {
+    if (IsInfrastructure(kind) && s == lat_signal && std::isfinite(in.peer_service_p95)) {
       entry = entry && l->value >= 1.3 * in.peer_service_p95;
     }
-    if (entry || SignalHoldUp(*l, 1.2, 150.0)) {
-      items.emplace_back(entry, FromSignal(s, *l));
-      onset = std::min(onset, OnsetOr(l->finding, w.start));
-      absl::StrAppend(&summary, summary.empty() ? "" : "; ", Sv(SignalName(s)), " ", Num(l->value),
-                      " vs ", Num(l->expected));
-      if (!explained.empty()) absl::StrAppend(&summary, " (explained by ", explained, ")");
-    }
+    if (!entry && !SignalHoldUp(*l, 1.2, 150.0)) continue;
+    out.onset = std::min(out.onset, OnsetOr(l->finding, in.window->start));
+    out.Add(entry, FromSignal(s, *l),
+            absl::StrCat(Sv(SignalName(s)), " ", Num(l->value), " vs ", Num(l->expected),
+                         explained.empty() ? "" : absl::StrCat(" (explained by ", explained, ")")));
   }
-  // Queue rising with idle GPUs while requests still complete: the bottleneck is upstream or
-  // downstream of the engine.
-  if (kind == EntityKind::kReplica) {
-    const SignalEval* q = Ready(in, S::kQueueDepthMean);
-    const SignalEval* fin = Ready(in, S::kFinishedRate);
-    const double util = w.Get(S::kGpuUtilMean);
-    if (q != nullptr && fin != nullptr && util <= 0.3 && fin->value > 0.3 * fin->expected &&
-        q->value >= std::max(8.0, 3.0 * q->expected)) {
-      items.emplace_back(Up(q->finding), FromSignal(S::kQueueDepthMean, *q));
-      absl::StrAppend(&summary, summary.empty() ? "" : "; ", "queue rising with GPUs idle (",
-                      Pct(util), ") while requests complete: upstream/downstream bottleneck");
-    }
+}
+
+// Queue rising with idle GPUs while requests still complete: the bottleneck is upstream or
+// downstream of the engine.
+void BottleneckSymptom(const RuleInput& in, Symptoms& out) {
+  if (in.window->entity.kind != EntityKind::kReplica) return;
+  const SignalEval* q = Ready(in, S::kQueueDepthMean);
+  const SignalEval* fin = Ready(in, S::kFinishedRate);
+  const double util = in.window->Get(S::kGpuUtilMean);
+  if (q == nullptr || fin == nullptr || !(util <= 0.3) || fin->value <= 0.3 * fin->expected ||
+      q->value < std::max(8.0, 3.0 * q->expected)) {
+    return;
   }
-  // Slower than peers without any GPU evidence: out of SLO, cause not hardware-confirmed.
-  if (in.peer.available && in.gpu.present && !in.gpu.Corroborates() && in.peer.ratio <= 0.75 &&
-      in.peer.finding.active) {
-    EvidenceItem e;
-    e.signal = "decode_tps_p50";
-    e.value = in.peer.value;
-    e.baseline = in.peer.baseline;
-    e.baseline_source = "peers";
-    e.detector = std::string(in.peer.finding.detector);
-    e.statistic = std::string(in.peer.finding.statistic);
-    e.statistic_value = in.peer.finding.statistic_value;
-    e.threshold = in.peer.finding.threshold;
-    items.emplace_back(true, e);
-    absl::StrAppend(&summary, summary.empty() ? "" : "; ",
-                    "tokens/s below peers with no GPU evidence");
+  out.Add(Up(q->finding), FromSignal(S::kQueueDepthMean, *q),
+          absl::StrCat("queue rising with GPUs idle (", Pct(util),
+                       ") while requests complete: upstream/downstream bottleneck"));
+}
+
+// Slower than peers without any GPU evidence: out of SLO, cause not hardware-confirmed.
+void UnexplainedSlownessSymptom(const RuleInput& in, Symptoms& out) {
+  if (!in.peer.available || !in.gpu.present || in.gpu.Corroborates() || in.peer.ratio > 0.75 ||
+      !in.peer.finding.active) {
+    return;
   }
-  if (items.empty()) return;
-  std::stable_sort(items.begin(), items.end(),
+  EvidenceItem e;
+  e.signal = "decode_tps_p50";
+  e.value = in.peer.value;
+  e.baseline = in.peer.baseline;
+  e.baseline_source = "peers";
+  e.detector = std::string(in.peer.finding.detector);
+  e.statistic = std::string(in.peer.finding.statistic);
+  e.statistic_value = in.peer.finding.statistic_value;
+  e.threshold = in.peer.finding.threshold;
+  out.Add(true, e, "tokens/s below peers with no GPU evidence");
+}
+
+}  // namespace
+
+void DegradedPrimary(const RuleInput& in, std::vector<RuleResult>& out) {
+  Symptoms symptoms;
+  symptoms.onset = in.window->start;
+  ErrorSymptom(in, symptoms);
+  LatencySymptoms(in, symptoms);
+  BottleneckSymptom(in, symptoms);
+  UnexplainedSlownessSymptom(in, symptoms);
+  if (symptoms.items.empty()) return;
+  std::stable_sort(symptoms.items.begin(), symptoms.items.end(),
                    [](const auto& a, const auto& b) { return a.first && !b.first; });
-  RuleResult r = Result(FleetState::kDegradedPrimary, items.front().first, true, 3);
-  r.evidence.primary = items.front().second;
-  for (size_t i = 1; i < items.size(); ++i) r.evidence.corroboration.push_back(items[i].second);
-  r.evidence.onset = onset;
-  r.evidence.summary = summary;
+  RuleResult r = Result(FleetState::kDegradedPrimary, symptoms.items.front().first, true, 3);
+  r.evidence.primary = symptoms.items.front().second;
+  for (size_t i = 1; i < symptoms.items.size(); ++i) {
+    r.evidence.corroboration.push_back(symptoms.items[i].second);
+  }
+  r.evidence.onset = symptoms.onset;
+  r.evidence.summary = symptoms.summary;
   out.push_back(std::move(r));
 }
 
