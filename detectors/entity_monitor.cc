@@ -79,7 +79,7 @@ SignalDetectorOptions StackOptions(Sides sides) {
 
 BernoulliCusumOptions ChartOptions() {
   BernoulliCusumOptions o;
-  o.warmup_trials = 5000;
+  o.warmup_trials = 2000;
   o.arl0_trials = 1e9;
   o.sides = Sides::kUpper;
   return o;

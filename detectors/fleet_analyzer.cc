@@ -226,6 +226,12 @@ void FleetAnalyzer::ComputeCanaries(const std::vector<WindowSummary>& s,
                                      static_cast<double>(exp_err)};
     absl::StatusOr<DriftResult> errors = CategoricalDrift(ctl, cur, z);
     if (errors.ok()) c.error_p_value = errors->p_value;
+    const std::vector<double> ctl_v = {static_cast<double>(ctl_chk - ctl_fail),
+                                       static_cast<double>(ctl_fail)};
+    const std::vector<double> cur_v = {static_cast<double>(exp_chk - exp_fail),
+                                       static_cast<double>(exp_fail)};
+    absl::StatusOr<DriftResult> invalid = CategoricalDrift(ctl_v, cur_v, z);
+    if (invalid.ok()) c.validation_p_value = invalid->p_value;
     c.validation_rate = rate(exp_fail, exp_chk);
     c.stable_validation_rate = rate(ctl_fail, ctl_chk);
   }

@@ -86,6 +86,7 @@ struct CanaryEval {
   double error_p_value = kNoValue;  // Two-proportion Z test, canary vs stable.
   double validation_rate = kNoValue;
   double stable_validation_rate = kNoValue;
+  double validation_p_value = kNoValue;  // Two-proportion Z test, canary vs stable.
   int64_t requests = 0;
 };
 

@@ -184,8 +184,8 @@ void HardwareDegraded(const RuleInput& in, std::vector<RuleResult>& out) {
   const double needed = in.gpu.present ? 0.8 : 0.7;
   const bool broad = std::isnan(in.nodes_degraded_share) || in.nodes_degraded_share >= 0.5;
   const bool own_drop = in.gpu.present || std::isnan(own_ratio) || own_ratio <= 0.85;
-  const bool entry = p.ratio <= needed && p.finding.active && errors_stable && broad &&
-                     own_drop && (corroborated || !in.gpu.present);
+  const bool entry = p.ratio <= needed && p.finding.active && errors_stable && broad && own_drop &&
+                     (corroborated || !in.gpu.present);
   const bool hold = p.ratio <= 0.88 && (corroborated || !in.gpu.present);
   if (!entry && !hold) return;
   RuleResult r = Result(FleetState::kHardwareDegraded, entry, hold, 3);

@@ -149,8 +149,9 @@ void CanaryRegressed(const RuleInput& in, std::vector<RuleResult>& out) {
   const bool errors =
       c.requests >= 50 && c.error_p_value <= 0.001 &&
       c.error_rate >= std::max(2.0 * c.stable_error_rate, c.stable_error_rate + 0.03);
-  const bool invalid = c.validation_rate >=
-                       std::max(2.0 * c.stable_validation_rate, c.stable_validation_rate + 0.03);
+  const bool invalid = c.validation_p_value <= 0.001 &&
+                       c.validation_rate >= std::max(2.0 * c.stable_validation_rate,
+                                                     c.stable_validation_rate + 0.03);
   const bool hold = mw.mean_ratio >= 1.12 || c.error_rate >= c.stable_error_rate + 0.015 ||
                     c.validation_rate >= c.stable_validation_rate + 0.015;
   const bool entry = slower || errors || invalid;
