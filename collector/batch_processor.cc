@@ -5,8 +5,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "collector/admission.h"
 #include "collector/entities.h"
 #include "common/strings.h"
+#include "google/protobuf/arena.h"
 
 namespace candor::collector {
 namespace {
@@ -22,6 +24,33 @@ const std::string& TraceIdOf(const candor::v1::IngestItem& item) {
 const std::string& RequestIdOf(const candor::v1::IngestItem& item) {
   static const std::string* empty = new std::string();
   return item.has_inference_event() ? item.inference_event().request_id() : *empty;
+}
+
+// The field of `item` that names an entity of `kind`.
+std::string_view EntityField(const candor::v1::IngestItem& item, EntityKind kind) {
+  if (item.has_annotation()) return "entity";
+  switch (kind) {
+    case EntityKind::kModel:
+      return "model";
+    case EntityKind::kDependency:
+      return "dependencies";
+    default:
+      return EntityKindName(kind);
+  }
+}
+
+candor::v1::ItemReject CardinalityReject(const candor::v1::IngestItem& item, uint32_t index,
+                                         const CardinalityRejection& blocked) {
+  candor::v1::ItemReject r;
+  r.set_index(index);
+  r.set_field(absl::StrCat(Sv(ItemTypeName(static_cast<int>(item.item_case()))), ".",
+                           Sv(EntityField(item, blocked.kind))));
+  r.set_code(candor::v1::CARDINALITY_LIMIT);
+  const std::string kind(EntityKindName(blocked.kind));
+  r.set_reason(absl::StrCat("new ", kind, " \"", blocked.name.substr(0, 128),
+                            "\" would exceed the limit of ", blocked.limit, " distinct ", kind,
+                            " entities"));
+  return r;
 }
 
 }  // namespace
@@ -47,6 +76,7 @@ BatchProcessor::BatchProcessor(BatchProcessorOptions options, store::EventLog& l
                                MetricsRegistry& metrics, Clock& clock)
     : options_(std::move(options)),
       validator_(options_.validation),
+      cardinality_(options_.cardinality, clock, metrics),
       log_(log),
       clock_(clock),
       batches_ok_(
@@ -76,7 +106,13 @@ BatchProcessor::BatchProcessor(BatchProcessorOptions options, store::EventLog& l
 
 candor::v1::IngestAck BatchProcessor::ProcessSerialized(std::string_view bytes) {
   bytes_.Increment(static_cast<double>(bytes.size()));
-  candor::v1::IngestBatch batch;
+  // One arena per batch: the thousands of strings and messages of a parsed batch are freed
+  // at once instead of one by one.
+  google::protobuf::ArenaOptions arena_options;
+  arena_options.start_block_size = 64 << 10;
+  arena_options.max_block_size = 1 << 20;
+  google::protobuf::Arena arena(arena_options);
+  auto& batch = *google::protobuf::Arena::CreateMessage<candor::v1::IngestBatch>(&arena);
   if (bytes.size() > static_cast<size_t>(INT32_MAX) ||
       !batch.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     batches_invalid_.Increment();
@@ -86,10 +122,19 @@ candor::v1::IngestAck BatchProcessor::ProcessSerialized(std::string_view bytes) 
                                  " bytes do not parse as candor.v1.IngestBatch"));
     return ack;
   }
+  const BatchScan scan = ClassifyBatch(bytes);
+  if (scan.well_formed && scan.items.size() == static_cast<size_t>(batch.items_size())) {
+    return ProcessWithItemBytes(batch, scan.items);
+  }
   return Process(batch);
 }
 
 candor::v1::IngestAck BatchProcessor::Process(const candor::v1::IngestBatch& batch) {
+  return ProcessWithItemBytes(batch, {});
+}
+
+candor::v1::IngestAck BatchProcessor::ProcessWithItemBytes(
+    const candor::v1::IngestBatch& batch, std::span<const std::string_view> item_bytes) {
   const absl::Time start = clock_.MonotonicNow();
   candor::v1::IngestAck ack;
   ack.set_batch_id(batch.batch_id());
@@ -114,13 +159,25 @@ candor::v1::IngestAck BatchProcessor::Process(const candor::v1::IngestBatch& bat
       *ack.add_rejects() = *std::move(reject);
       continue;
     }
+    std::vector<EntityId> entities = EntitiesOf(item);
+    if (auto blocked = cardinality_.Admit(entities); blocked) {
+      rejected_[static_cast<size_t>(type)]->Increment();
+      reject_reasons_[candor::v1::CARDINALITY_LIMIT]->Increment();
+      *ack.add_rejects() = CardinalityReject(item, static_cast<uint32_t>(i), *blocked);
+      continue;
+    }
     store::LogRecord r;
     r.event_time = ItemTime(item);
     r.kind = static_cast<uint8_t>(type);
     r.request_id = RequestIdOf(item);
     r.trace_id = TraceIdOf(item);
-    for (const EntityId& e : EntitiesOf(item)) r.entities.push_back(e.ToString());
-    r.payload = payloads.emplace_back(item.SerializeAsString());
+    r.entities.reserve(entities.size());
+    for (const EntityId& e : entities) r.entities.push_back(e.ToString());
+    if (item_bytes.size() == static_cast<size_t>(batch.items_size())) {
+      r.payload = item_bytes[static_cast<size_t>(i)];
+    } else {
+      r.payload = payloads.emplace_back(item.SerializeAsString());
+    }
     r.attachment = &item;
     records.push_back(std::move(r));
     accepted_types.push_back(type);

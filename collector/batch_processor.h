@@ -9,6 +9,7 @@
 //   candor_ingest_rejected_items_total{reason}  missing_field, out_of_range, too_old, …
 //   candor_ingest_batch_duration_seconds        receipt to durable
 //   candor_ingest_received_bytes_total
+//   candor_ingest_entities{kind}                distinct entities known (cardinality)
 //
 // Thread safety: Process* may be called concurrently from any number of threads.
 
@@ -17,9 +18,11 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 #include "candor/v1/ingest.pb.h"
+#include "collector/cardinality.h"
 #include "collector/validate.h"
 #include "common/clock.h"
 #include "common/metrics.h"
@@ -32,6 +35,8 @@ struct BatchProcessorOptions {
   // Most items in one batch; larger batches are refused whole (INVALID_ARGUMENT).
   // Default: 10,000.
   size_t max_batch_items = 10'000;
+  // Distinct entities per kind; items that would pass it get CARDINALITY_LIMIT.
+  CardinalityOptions cardinality;
 };
 
 class BatchProcessor {
@@ -50,6 +55,11 @@ class BatchProcessor {
   // in which case nothing from the batch is durable.
   candor::v1::IngestAck Process(const candor::v1::IngestBatch& batch);
 
+  // As Process, with the encoded bytes of each item of `batch` (same count and order, e.g.
+  // from ClassifyBatch): they are stored as they came instead of being serialized again.
+  candor::v1::IngestAck ProcessWithItemBytes(const candor::v1::IngestBatch& batch,
+                                             std::span<const std::string_view> item_bytes);
+
   const BatchProcessorOptions& options() const { return options_; }
 
  private:
@@ -58,6 +68,7 @@ class BatchProcessor {
 
   BatchProcessorOptions options_;
   Validator validator_;
+  CardinalityLimiter cardinality_;
   store::EventLog& log_;
   Clock& clock_;
   Counter& batches_ok_;

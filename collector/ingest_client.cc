@@ -2,82 +2,109 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "candor/v1/ingest.grpc.pb.h"
+#include "common/status.h"
 
 namespace candor::collector {
+namespace {
 
-struct IngestStreamClient::Impl {
-  Clock* clock = nullptr;
-  IngestClientOptions options;
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<candor::v1::Ingest::Stub> stub;
-  grpc::ClientContext context;
-  std::unique_ptr<grpc::ClientReaderWriter<candor::v1::IngestBatch, candor::v1::IngestAck>> stream;
-  bool closed = false;
-};
-
-IngestStreamClient::IngestStreamClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-
-IngestStreamClient::~IngestStreamClient() {
-  if (impl_ != nullptr && !impl_->closed) (void)Close();
+absl::StatusOr<std::string> ReadPem(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::FailedPreconditionError(absl::StrCat("cannot read ", path));
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
 }
 
-absl::StatusOr<std::unique_ptr<IngestStreamClient>> IngestStreamClient::Connect(
-    const std::string& address, Clock& clock, IngestClientOptions options) {
-  auto impl = std::make_unique<Impl>();
-  impl->clock = &clock;
-  impl->options = options;
-  grpc::ChannelArguments args;
-  args.SetMaxSendMessageSize(options.max_message_bytes);
-  args.SetMaxReceiveMessageSize(options.max_message_bytes);
-  impl->channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
-  const absl::Time deadline = clock.Now() + options.connect_timeout;
-  if (!impl->channel->WaitForConnected(absl::ToChronoTime(deadline))) {
-    return absl::UnavailableError(absl::StrCat("cannot connect to ", address));
-  }
-  impl->stub = candor::v1::Ingest::NewStub(impl->channel);
-  impl->stream = impl->stub->Stream(&impl->context);
-  if (impl->stream == nullptr) {
-    return absl::UnavailableError(absl::StrCat("cannot open a stream to ", address));
-  }
-  return std::unique_ptr<IngestStreamClient>(new IngestStreamClient(std::move(impl)));
-}
-
-absl::StatusOr<candor::v1::IngestAck> IngestStreamClient::Send(
-    const candor::v1::IngestBatch& batch) {
-  if (impl_->closed) return absl::FailedPreconditionError("the stream is closed");
-  for (int attempt = 0;; ++attempt) {
-    candor::v1::IngestAck ack;
-    if (!impl_->stream->Write(batch) || !impl_->stream->Read(&ack)) {
-      return absl::UnavailableError("the ingest stream broke");
-    }
-    if (ack.code() != static_cast<int>(absl::StatusCode::kResourceExhausted)) return ack;
-    if (attempt >= impl_->options.max_retries) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("batch refused ", attempt + 1, " times: ", ack.message()));
-    }
-    absl::Duration wait = absl::Milliseconds(200);
-    if (ack.has_retry_after()) {
-      wait =
-          absl::Seconds(ack.retry_after().seconds()) + absl::Nanoseconds(ack.retry_after().nanos());
-    }
-    absl::Mutex mu;
-    const bool never = false;
-    absl::MutexLock lock(&mu);
-    impl_->clock->AwaitWithDeadline(&mu, absl::Condition(&never),
-                                    impl_->clock->MonotonicNow() + wait);
-  }
-}
-
-absl::Status IngestStreamClient::Close() {
-  if (impl_->closed) return absl::OkStatus();
-  impl_->closed = true;
-  impl_->stream->WritesDone();
-  const grpc::Status s = impl_->stream->Finish();
+absl::Status FromGrpc(const grpc::Status& s) {
   if (s.ok()) return absl::OkStatus();
   return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+}
+
+class Stream final : public IngestStream {
+ public:
+  Stream(candor::v1::Ingest::Stub* stub, const std::string& token) {
+    if (!token.empty()) context_.AddMetadata("authorization", absl::StrCat("Bearer ", token));
+    rw_ = stub->Stream(&context_);
+  }
+  bool Write(const candor::v1::IngestBatch& batch) override { return rw_->Write(batch); }
+  bool Read(candor::v1::IngestAck* ack) override { return rw_->Read(ack); }
+  void WritesDone() override { rw_->WritesDone(); }
+  absl::Status Finish() override { return FromGrpc(rw_->Finish()); }
+  void Cancel() override { context_.TryCancel(); }
+
+ private:
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReaderWriter<candor::v1::IngestBatch, candor::v1::IngestAck>> rw_;
+};
+
+class Client final : public IngestClient {
+ public:
+  Client(std::shared_ptr<grpc::Channel> channel, std::string token)
+      : channel_(std::move(channel)),
+        stub_(candor::v1::Ingest::NewStub(channel_)),
+        token_(std::move(token)) {}
+
+  std::unique_ptr<IngestStream> OpenStream() override {
+    return std::make_unique<Stream>(stub_.get(), token_);
+  }
+
+  absl::StatusOr<candor::v1::IngestAck> Write(const candor::v1::IngestBatch& batch,
+                                              int64_t* retry_after_ms) override {
+    grpc::ClientContext ctx;
+    if (!token_.empty()) ctx.AddMetadata("authorization", absl::StrCat("Bearer ", token_));
+    candor::v1::IngestAck ack;
+    const grpc::Status st = stub_->Write(&ctx, batch, &ack);
+    if (retry_after_ms != nullptr) {
+      *retry_after_ms = 0;
+      const auto& trailers = ctx.GetServerTrailingMetadata();
+      if (auto it = trailers.find("retry-after-ms"); it != trailers.end()) {
+        int64_t ms = 0;
+        if (absl::SimpleAtoi(std::string(it->second.data(), it->second.size()), &ms)) {
+          *retry_after_ms = ms;
+        }
+      }
+    }
+    if (!st.ok()) return FromGrpc(st);
+    return ack;
+  }
+
+ private:
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<candor::v1::Ingest::Stub> stub_;
+  std::string token_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<IngestClient>> IngestClient::Create(
+    const IngestClientOptions& options) {
+  if (options.address.empty()) return absl::InvalidArgumentError("no server address");
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  grpc::ChannelArguments args;
+  args.SetMaxSendMessageSize(64 << 20);
+  args.SetMaxReceiveMessageSize(64 << 20);
+  if (options.tls) {
+    grpc::SslCredentialsOptions ssl;
+    if (!options.ca_file.empty()) {
+      CANDOR_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadPem(options.ca_file));
+    }
+    if (!options.cert_file.empty()) {
+      CANDOR_ASSIGN_OR_RETURN(ssl.pem_cert_chain, ReadPem(options.cert_file));
+      CANDOR_ASSIGN_OR_RETURN(ssl.pem_private_key, ReadPem(options.key_file));
+    }
+    credentials = grpc::SslCredentials(ssl);
+    if (!options.server_name.empty()) {
+      args.SetSslTargetNameOverride(options.server_name);
+    }
+  }
+  auto channel = grpc::CreateCustomChannel(options.address, credentials, args);
+  return std::unique_ptr<IngestClient>(new Client(std::move(channel), options.bearer_token));
 }
 
 }  // namespace candor::collector

@@ -156,6 +156,85 @@ TEST_F(IngestServerTest, FullQueueRefusesWithResourceExhaustedAndRetryHint) {
   EXPECT_TRUE(log_->FindByRequestId("x")->empty());
 }
 
+TEST_F(IngestServerTest, OverloadShedsLowAndNormalBatchesBeforeCriticalOnes) {
+  IngestServerOptions options;
+  options.max_queued_batches = 1;  // Only critical batches may take the one slot.
+  options.low_watermark = 0.5;
+  options.normal_watermark = 0.5;
+  Start(options);
+  auto with_priority = [&](std::string id, std::string priority) {
+    candor::v1::IngestItem item = Event(std::move(id), Now());
+    item.mutable_inference_event()->set_priority(std::move(priority));
+    return item;
+  };
+  candor::v1::IngestItem gpu;
+  auto* g = gpu.mutable_gpu_sample();
+  g->mutable_timestamp()->set_seconds(absl::ToUnixSeconds(Now()));
+  g->set_node("n1");
+  g->set_gpu("GPU-1");
+  struct Case {
+    candor::v1::IngestItem item;
+    grpc::StatusCode expected;
+  };
+  std::vector<Case> cases = {
+      {with_priority("shadow-1", "shadow"), grpc::StatusCode::RESOURCE_EXHAUSTED},
+      {with_priority("normal-1", "normal"), grpc::StatusCode::RESOURCE_EXHAUSTED},
+      {with_priority("critical-1", "critical"), grpc::StatusCode::OK},
+      {gpu, grpc::StatusCode::OK},
+  };
+  for (Case& c : cases) {
+    grpc::ClientContext ctx;
+    candor::v1::IngestAck ack;
+    EXPECT_EQ(stub_->Write(&ctx, Batch(1, {c.item}), &ack).error_code(), c.expected)
+        << c.item.ShortDebugString();
+  }
+  EXPECT_TRUE(log_->FindByRequestId("shadow-1")->empty());
+  EXPECT_TRUE(log_->FindByRequestId("normal-1")->empty());
+  EXPECT_EQ(log_->FindByRequestId("critical-1")->size(), 1u);
+  const std::string m = metrics_.Render();
+  EXPECT_THAT(
+      m,
+      HasSubstr("candor_ingest_refused_batches_total{priority=\"low\",reason=\"overloaded\"} 1"));
+  EXPECT_THAT(
+      m, HasSubstr(
+             "candor_ingest_refused_batches_total{priority=\"normal\",reason=\"overloaded\"} 1"));
+  EXPECT_THAT(m, HasSubstr("candor_ingest_admitted_batches_total{priority=\"critical\"} 2"));
+}
+
+TEST_F(IngestServerTest, NewEntitiesPastTheCardinalityLimitAreRejectedPerItem) {
+  BatchProcessorOptions limited;
+  limited.cardinality.max_entities_per_kind = 2;
+  BatchProcessor processor(limited, *log_, metrics_, clock_);
+  std::vector<candor::v1::IngestItem> items;
+  for (const char* model : {"a", "b", "c", "a"}) {
+    items.push_back(Event(absl::StrCat("card-", model, items.size()), Now()));
+    items.back().mutable_inference_event()->set_model(model);
+  }
+  candor::v1::IngestAck ack = processor.Process(Batch(5, items));
+  EXPECT_EQ(ack.accepted(), 3u);
+  ASSERT_EQ(ack.rejects_size(), 1);
+  EXPECT_EQ(ack.rejects(0).index(), 2u);
+  EXPECT_EQ(ack.rejects(0).code(), candor::v1::CARDINALITY_LIMIT);
+  EXPECT_EQ(ack.rejects(0).field(), "inference_event.model");
+  EXPECT_THAT(ack.rejects(0).reason(), HasSubstr("limit of 2 distinct model"));
+  EXPECT_THAT(metrics_.Render(),
+              HasSubstr("candor_ingest_rejected_items_total{reason=\"cardinality_limit\"} 1"));
+}
+
+TEST_F(IngestServerTest, OversizeMessagesAreRefusedByTheTransport) {
+  IngestServerOptions options;
+  options.max_message_bytes = 4096;
+  Start(options);
+  std::vector<candor::v1::IngestItem> items;
+  for (int i = 0; i < 400; ++i) items.push_back(Event(absl::StrCat("big-", i), Now()));
+  grpc::ClientContext ctx;
+  candor::v1::IngestAck ack;
+  grpc::Status st = stub_->Write(&ctx, Batch(1, items), &ack);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(st.error_message(), HasSubstr("larger than max"));
+  EXPECT_TRUE(log_->FindByRequestId("big-0")->empty());
+}
+
 TEST_F(IngestServerTest, ShutdownAcknowledgesInFlightAndRefusesNew) {
   grpc::ClientContext ctx;
   candor::v1::IngestAck ack;

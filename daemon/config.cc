@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -23,7 +24,191 @@ struct Option {
   std::string doc;
   std::function<absl::Status(Config&, const std::string&)> set;
   std::function<std::string(const Config&)> get;
+  // Set for options whose value is a list of mappings.
+  std::function<absl::Status(Config&, const YAML::Node&)> set_list = nullptr;
 };
+
+// One key of a list item.
+template <typename T>
+struct ItemField {
+  std::string name;
+  std::function<absl::Status(T&, const std::string&)> set;
+};
+
+template <typename T>
+ItemField<T> StrField(std::string name, std::string T::*member) {
+  return {name, [member](T& t, const std::string& v) {
+            t.*member = v;
+            return absl::OkStatus();
+          }};
+}
+
+template <typename T>
+ItemField<T> DurField(std::string name, absl::Duration T::*member) {
+  return {name, [member](T& t, const std::string& v) -> absl::Status {
+            CANDOR_ASSIGN_OR_RETURN(absl::Duration d, ParseDuration(v));
+            if (d <= absl::ZeroDuration()) return absl::InvalidArgumentError("must be positive");
+            t.*member = d;
+            return absl::OkStatus();
+          }};
+}
+
+// A secret read from a file: surrounding whitespace (a trailing newline) is dropped.
+template <typename T>
+ItemField<T> FileField(std::string name, std::string T::*member) {
+  return {name, [member](T& t, const std::string& path) -> absl::Status {
+            std::ifstream in(path);
+            if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+            std::stringstream buffer;
+            buffer << in.rdbuf();
+            std::string text = buffer.str();
+            const size_t b = text.find_first_not_of(" \t\r\n");
+            const size_t e = text.find_last_not_of(" \t\r\n");
+            t.*member = b == std::string::npos ? "" : text.substr(b, e - b + 1);
+            return absl::OkStatus();
+          }};
+}
+
+template <typename T>
+Option ListOpt(std::string key, std::string doc, std::vector<ItemField<T>> fields,
+               std::vector<std::string> required, std::function<std::vector<T>&(Config&)> member,
+               std::function<std::string(const T&)> describe) {
+  Option o;
+  o.key = key;
+  o.doc = doc;
+  o.set = [key](Config&, const std::string&) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", key, "\" is a list; set it in the configuration file"));
+  };
+  o.get = [member, describe](const Config& c) {
+    std::vector<std::string> parts;
+    for (const T& t : member(const_cast<Config&>(c))) parts.push_back(describe(t));
+    return absl::StrCat("[", absl::StrJoin(parts, ", "), "]");
+  };
+  o.set_list = [key, fields, required, member](Config& c, const YAML::Node& node) -> absl::Status {
+    const std::string list_where = absl::StrCat("line ", node.Mark().line + 1, ": ");
+    if (!node.IsSequence()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(list_where, "option \"", key, "\" takes a list of mappings"));
+    }
+    std::vector<T> items;
+    for (const YAML::Node& element : node) {
+      const std::string where = absl::StrCat("line ", element.Mark().line + 1, ": ");
+      if (!element.IsMap()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, "each item of \"", key, "\" must be a mapping"));
+      }
+      T item;
+      std::vector<std::string> seen;
+      for (const auto& entry : element) {
+        const std::string name = entry.first.as<std::string>();
+        const std::string at = absl::StrCat("line ", entry.first.Mark().line + 1, ": ");
+        const ItemField<T>* field = nullptr;
+        for (const ItemField<T>& f : fields) {
+          if (f.name == name) field = &f;
+        }
+        if (field == nullptr) {
+          std::vector<std::string> known;
+          for (const ItemField<T>& f : fields) known.push_back(f.name);
+          return absl::InvalidArgumentError(
+              absl::StrCat(at, "unknown key \"", name, "\" in an item of \"", key,
+                           "\" (known: ", absl::StrJoin(known, ", "), ")"));
+        }
+        if (!entry.second.IsScalar()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(at, "\"", key, "\" item key \"", name, "\" takes a single value"));
+        }
+        absl::Status st = field->set(item, entry.second.Scalar());
+        if (!st.ok()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(at, "\"", key, "\" item key \"", name, "\": ", st.message()));
+        }
+        seen.push_back(name);
+      }
+      for (const std::string& r : required) {
+        if (std::find(seen.begin(), seen.end(), r) == seen.end()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(where, "an item of \"", key, "\" lacks \"", r, "\""));
+        }
+      }
+      items.push_back(std::move(item));
+    }
+    member(c) = std::move(items);
+    return absl::OkStatus();
+  };
+  return o;
+}
+
+template <typename Get>
+Option FloatOpt(std::string key, std::string doc, double lo, double hi, Get get) {
+  return {key, doc,
+          [get, lo, hi](Config& c, const std::string& v) -> absl::Status {
+            double d = 0;
+            if (!absl::SimpleAtod(v, &d) || !(d >= lo && d <= hi)) {
+              return absl::InvalidArgumentError(
+                  absl::StrCat("\"", v, "\" is not a number in ", lo, "–", hi));
+            }
+            get(c) = d;
+            return absl::OkStatus();
+          },
+          [get](const Config& c) { return absl::StrCat(get(const_cast<Config&>(c))); }};
+}
+
+std::vector<ItemField<collector::ScrapeTarget>> ScrapeFields() {
+  using T = collector::ScrapeTarget;
+  return {StrField<T>("name", &T::name),
+          StrField<T>("url", &T::url),
+          {"engine",
+           [](T& t, const std::string& v) -> absl::Status {
+             CANDOR_RETURN_IF_ERROR(collector::ParseEngine(v).status());
+             t.engine = v;
+             return absl::OkStatus();
+           }},
+          DurField<T>("interval", &T::interval),
+          DurField<T>("timeout", &T::timeout),
+          StrField<T>("provider", &T::provider),
+          StrField<T>("region", &T::region),
+          StrField<T>("zone", &T::zone),
+          StrField<T>("node", &T::node),
+          StrField<T>("replica", &T::replica),
+          StrField<T>("gpu", &T::gpu),
+          StrField<T>("model", &T::model),
+          StrField<T>("model_version", &T::model_version),
+          StrField<T>("bearer_token", &T::bearer_token),
+          FileField<T>("bearer_token_file", &T::bearer_token),
+          StrField<T>("ca_file", &T::ca_file)};
+}
+
+std::vector<ItemField<collector::ProbeTarget>> ProbeFields() {
+  using T = collector::ProbeTarget;
+  return {
+      StrField<T>("name", &T::name),
+      StrField<T>("url", &T::url),
+      StrField<T>("model", &T::model),
+      StrField<T>("prompt", &T::prompt),
+      StrField<T>("expect_regex", &T::expect_regex),
+      StrField<T>("expect_json_schema", &T::expect_json_schema),
+      DurField<T>("interval", &T::interval),
+      DurField<T>("timeout", &T::timeout),
+      {"max_tokens",
+       [](T& t, const std::string& v) -> absl::Status {
+         if (!absl::SimpleAtoi(v, &t.max_tokens) || t.max_tokens < 1 || t.max_tokens > 100'000) {
+           return absl::InvalidArgumentError(
+               absl::StrCat("\"", v, "\" is not an integer in 1–100000"));
+         }
+         return absl::OkStatus();
+       }},
+      StrField<T>("provider", &T::provider),
+      StrField<T>("region", &T::region),
+      StrField<T>("zone", &T::zone),
+      StrField<T>("node", &T::node),
+      StrField<T>("replica", &T::replica),
+      StrField<T>("route", &T::route),
+      StrField<T>("model_version", &T::model_version),
+      StrField<T>("bearer_token", &T::bearer_token),
+      FileField<T>("bearer_token_file", &T::bearer_token),
+      StrField<T>("ca_file", &T::ca_file)};
+}
 
 std::string FormatDurationYaml(absl::Duration d) {
   if (d == absl::ZeroDuration()) return "0s";
@@ -128,6 +313,24 @@ const std::vector<Option>& Options() {
                      [](Config& c) -> size_t& { return c.grpc.max_queued_batches; }),
       SizeOpt("grpc.max_queued_bytes", "Bytes waiting for a worker before RESOURCE_EXHAUSTED.",
               [](Config& c) -> size_t& { return c.grpc.max_queued_bytes; }),
+      FloatOpt("grpc.low_watermark",
+               "Share of the queue that low-priority batches (batch/shadow events) may fill.", 0, 1,
+               [](Config& c) -> double& { return c.grpc.low_watermark; }),
+      FloatOpt("grpc.normal_watermark",
+               "Share of the queue that normal batches may fill; critical ones fill the rest.", 0,
+               1, [](Config& c) -> double& { return c.grpc.normal_watermark; }),
+      SizeOpt("grpc.max_transport_bytes",
+              "Memory gRPC may use for connections and read buffers (its resource quota).",
+              [](Config& c) -> size_t& { return c.grpc.max_transport_bytes; }),
+      IntOpt<size_t>("grpc.max_streams", "Open ingest streams at once.", 1, 1 << 20,
+                     [](Config& c) -> size_t& { return c.grpc.max_streams; }),
+      StringOpt("grpc.tls.cert_file", "PEM certificate chain; set to serve gRPC over TLS.",
+                [](Config& c) -> std::string& { return c.grpc.tls.cert_file; }),
+      StringOpt("grpc.tls.key_file", "PEM private key of grpc.tls.cert_file.",
+                [](Config& c) -> std::string& { return c.grpc.tls.key_file; }),
+      StringOpt("grpc.tls.client_ca_file",
+                "PEM CA bundle; set to require client certificates (mutual TLS).",
+                [](Config& c) -> std::string& { return c.grpc.tls.client_ca_file; }),
       IntOpt<size_t>("grpc.max_in_flight_per_stream",
                      "Batches in flight per stream before the server stops reading it.", 1, 1024,
                      [](Config& c) -> size_t& { return c.grpc.max_in_flight_per_stream; }),
@@ -164,6 +367,43 @@ const std::vector<Option>& Options() {
                      [](Config& c) -> size_t& { return c.ingest.validation.max_attributes; }),
       IntOpt<size_t>("ingest.max_dependencies", "Dependency calls per event.", 0, 4096,
                      [](Config& c) -> size_t& { return c.ingest.validation.max_dependencies; }),
+      IntOpt<size_t>(
+          "ingest.max_entities_per_kind",
+          "Distinct entities per kind (nodes, GPUs, routes, …); 0: no limit.", 0, 100'000'000,
+          [](Config& c) -> size_t& { return c.ingest.cardinality.max_entities_per_kind; }),
+      DurationOpt("ingest.entity_idle_ttl",
+                  "An entity unseen this long may be forgotten when its kind is full.",
+                  [](Config& c) -> absl::Duration& { return c.ingest.cardinality.idle_ttl; }),
+      ListOpt<BearerToken>(
+          "auth.tokens",
+          "Clients allowed in: each item has client and token (or token_file). Empty: no "
+          "authentication.",
+          {StrField<BearerToken>("client", &BearerToken::client),
+           StrField<BearerToken>("token", &BearerToken::token),
+           FileField<BearerToken>("token_file", &BearerToken::token)},
+          {"client"}, [](Config& c) -> std::vector<BearerToken>& { return c.auth_tokens; },
+          [](const BearerToken& t) { return absl::StrCat("{client: ", t.client, "}"); }),
+      BoolOpt("auth.http", "With tokens configured, require one on the HTTP API too.",
+              [](Config& c) -> bool& { return c.auth_http; }),
+      ListOpt<collector::ScrapeTarget>(
+          "scrape.targets",
+          "Engine /metrics pages to scrape: url (required), engine, interval, timeout, name, "
+          "provider, region, zone, node, replica, gpu, model, model_version, bearer_token, "
+          "bearer_token_file, ca_file.",
+          ScrapeFields(), {"url"},
+          [](Config& c) -> std::vector<collector::ScrapeTarget>& { return c.scrape.targets; },
+          [](const collector::ScrapeTarget& t) { return t.url; }),
+      SizeOpt("scrape.max_page_bytes", "Largest /metrics page accepted.",
+              [](Config& c) -> size_t& { return c.scrape.max_page_bytes; }),
+      ListOpt<collector::ProbeTarget>(
+          "probe.targets",
+          "OpenAI-compatible endpoints to probe: url and model (required), prompt, "
+          "expect_regex, expect_json_schema, interval, timeout, max_tokens, name, provider, "
+          "region, zone, node, replica, route, model_version, bearer_token, bearer_token_file, "
+          "ca_file.",
+          ProbeFields(), {"url", "model"},
+          [](Config& c) -> std::vector<collector::ProbeTarget>& { return c.probes; },
+          [](const collector::ProbeTarget& t) { return t.url; }),
       DurationOpt("detection.window",
                   "Event-time window of the per-entity signals (1s–5m); states change at "
                   "window ends.",
@@ -240,6 +480,9 @@ absl::Status ApplyYaml(Config& config, const YAML::Node& node, const std::string
             absl::StrCat(where, "option \"", key, "\" takes a value, not a mapping"));
       }
       CANDOR_RETURN_IF_ERROR(ApplyYaml(config, value, key));
+    } else if (const Option* scalar_list = FindOption(key);
+               value.IsScalar() && scalar_list != nullptr && scalar_list->set_list) {
+      CANDOR_RETURN_IF_ERROR(scalar_list->set_list(config, value));
     } else if (value.IsScalar()) {
       CANDOR_RETURN_IF_ERROR(SetOption(config, key, value.Scalar(), where));
     } else if (value.IsNull()) {
@@ -251,6 +494,8 @@ absl::Status ApplyYaml(Config& config, const YAML::Node& node, const std::string
           return absl::InvalidArgumentError(absl::StrCat(where, "unknown option \"", key, "\""));
         }
       }
+    } else if (const Option* list = FindOption(key); list != nullptr && list->set_list) {
+      CANDOR_RETURN_IF_ERROR(list->set_list(config, value));
     } else {
       return absl::InvalidArgumentError(
           absl::StrCat(where, "option \"", key, "\" takes a single value, not a list"));
@@ -289,6 +534,24 @@ absl::Status Validate(Config& config) {
       return absl::InvalidArgumentError(
           absl::StrCat("option \"", key, "\": ", host_port.status().message()));
     }
+  }
+  if (config.grpc.tls.cert_file.empty() != config.grpc.tls.key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "options \"grpc.tls.cert_file\" and \"grpc.tls.key_file\" must be set together");
+  }
+  if (!config.grpc.tls.client_ca_file.empty() && config.grpc.tls.cert_file.empty()) {
+    return absl::InvalidArgumentError(
+        "option \"grpc.tls.client_ca_file\" (mutual TLS) needs \"grpc.tls.cert_file\"");
+  }
+  if (config.grpc.low_watermark <= 0 || config.grpc.low_watermark > config.grpc.normal_watermark) {
+    return absl::InvalidArgumentError(
+        "options \"grpc.low_watermark\" and \"grpc.normal_watermark\" must satisfy "
+        "0 < low ≤ normal ≤ 1");
+  }
+  if (absl::StatusOr<BearerAuthenticator> auth = BearerAuthenticator::Create(config.auth_tokens);
+      !auth.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("option \"auth.tokens\": ", auth.status().message()));
   }
   if (config.http.tls.cert_file.empty() != config.http.tls.key_file.empty()) {
     return absl::InvalidArgumentError(

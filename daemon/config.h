@@ -7,6 +7,10 @@
 //   * `candor serve --print-config` prints every option with its documentation, and the
 //     shipped `daemon/candor.example.yaml` is checked against the table in a test.
 //
+// A few options are lists of mappings (`auth.tokens`, `scrape.targets`, `probe.targets`);
+// they are set in the file only, and an unknown key or bad value inside an item is an error
+// naming the list, the key and the line.
+//
 // Value syntax: durations as Prometheus writes them (`250ms`, `30s`, `5m`, `2h`, `7d`, `1w`);
 // byte sizes as integers with an optional `KiB`/`MiB`/`GiB` suffix; booleans `true`/`false`.
 
@@ -20,6 +24,9 @@
 #include "collector/batch_processor.h"
 #include "collector/ingest_server.h"
 #include "collector/pipeline.h"
+#include "collector/prober.h"
+#include "collector/scraper.h"
+#include "common/bearer_auth.h"
 #include "common/log.h"
 #include "exporters/http_server.h"
 #include "store/event_log.h"
@@ -41,6 +48,15 @@ struct Config {
   absl::Duration shutdown_grace = absl::Seconds(10);
   // How often retention runs.
   absl::Duration retention_interval = absl::Hours(1);
+  // Bearer tokens of the clients allowed in; empty: no authentication.
+  std::vector<BearerToken> auth_tokens;
+  // With tokens configured, whether the HTTP API and /metrics require one too
+  // (/-/healthy and /-/ready never do).
+  bool auth_http = true;
+  // Engine /metrics pages to scrape.
+  collector::ScraperOptions scrape;
+  // Synthetic probe targets.
+  std::vector<collector::ProbeTarget> probes;
 };
 
 // Loads the configuration: defaults, then `yaml_path` (if non-empty), then `flags`

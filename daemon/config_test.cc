@@ -119,3 +119,70 @@ TEST(ParseTest, DurationsAndSizes) {
 
 }  // namespace
 }  // namespace candor::daemon
+
+namespace candor::daemon {
+namespace {
+
+TEST(ConfigListTest, ScrapeProbeAndTokenListsLoad) {
+  testing::TempDir dir;
+  const std::string token_file = dir.path() + "/t";
+  std::ofstream(token_file) << "  from-a-file-0123456789 \n";
+  auto config = LoadConfigFromString(
+      "auth:\n"
+      "  tokens:\n"
+      "    - client: a\n"
+      "      token_file: " +
+          token_file +
+          "\n"
+          "    - {client: b, token: inline-0123456789abc}\n"
+          "scrape:\n"
+          "  targets:\n"
+          "    - url: http://10.0.0.7:8000/metrics\n"
+          "      engine: vllm\n"
+          "      interval: 5s\n"
+          "probe:\n"
+          "  targets:\n"
+          "    - url: http://10.0.0.7:8000\n"
+          "      model: llama\n"
+          "      expect_regex: ok\n",
+      {});
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->auth_tokens.size(), 2u);
+  EXPECT_EQ(config->auth_tokens[0].token, "from-a-file-0123456789");
+  EXPECT_EQ(config->auth_tokens[1].client, "b");
+  ASSERT_EQ(config->scrape.targets.size(), 1u);
+  EXPECT_EQ(config->scrape.targets[0].interval, absl::Seconds(5));
+  ASSERT_EQ(config->probes.size(), 1u);
+  EXPECT_EQ(config->probes[0].model, "llama");
+}
+
+TEST(ConfigListTest, ErrorsNameTheListTheKeyAndTheLine) {
+  struct Case {
+    std::string yaml;
+    std::string error;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"scrape:\n  targets:\n    - url: http://x:1/m\n      colour: blue\n",
+            "line 4: unknown key \"colour\" in an item of \"scrape.targets\""},
+           {"scrape:\n  targets:\n    - url: http://x:1/m\n      interval: soon\n",
+            "line 4: \"scrape.targets\" item key \"interval\""},
+           {"scrape:\n  targets:\n    - engine: vllm\n", "lacks \"url\""},
+           {"scrape:\n  targets:\n    - url: http://x:1/m\n      engine: llama.cpp\n",
+            "unknown engine"},
+           {"scrape:\n  targets: http://x\n", "takes a list of mappings"},
+           {"probe:\n  targets:\n    - url: http://x\n", "lacks \"model\""},
+           {"auth:\n  tokens:\n    - client: a\n      token: short\n", "at least 16 bytes"},
+           {"auth:\n  tokens:\n    - client: a\n      token_file: /nonexistent/t\n",
+            "cannot read /nonexistent/t"},
+           {"grpc:\n  low_watermark: 0.9\n", "0 < low ≤ normal ≤ 1"},
+           {"grpc:\n  tls:\n    cert_file: /x.pem\n", "must be set together"},
+       }) {
+    auto config = LoadConfigFromString(c.yaml, {});
+    ASSERT_FALSE(config.ok()) << c.yaml;
+    EXPECT_THAT(config.status().message(), ::testing::HasSubstr(c.error)) << c.yaml;
+  }
+  EXPECT_FALSE(LoadConfigFromString("", {{"--scrape.targets", "x"}}).ok());
+}
+
+}  // namespace
+}  // namespace candor::daemon

@@ -13,7 +13,7 @@
 #include "common/time_util.h"
 #include "detectors/anomaly_scorer.h"
 
-namespace candor {
+namespace candor::daemon {
 namespace {
 
 std::string_view Trim(std::string_view s) {
@@ -168,4 +168,4 @@ int RunDetectCommand(const std::vector<std::string>& args) {
   return 0;
 }
 
-}  // namespace candor
+}  // namespace candor::daemon

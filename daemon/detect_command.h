@@ -21,7 +21,7 @@
 
 #include "absl/status/status.h"
 
-namespace candor {
+namespace candor::daemon {
 
 // Runs `candor detect` with the arguments that follow the subcommand name. Returns the exit
 // code: 0 on success, 1 when the input cannot be read or parsed or the output cannot be
@@ -38,6 +38,6 @@ std::string DetectUsage();
 // DataLossError if `out` fails. Rows before an error have already been written.
 absl::Status DetectCsv(std::istream& in, std::string_view input_name, std::ostream& out);
 
-}  // namespace candor
+}  // namespace candor::daemon
 
 #endif  // CANDOR_DAEMON_DETECT_COMMAND_H_

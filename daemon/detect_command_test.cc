@@ -9,7 +9,7 @@
 
 #include "gtest/gtest.h"
 
-namespace candor {
+namespace candor::daemon {
 namespace {
 
 std::string Series(int rows, int spike_at = -1) {
@@ -138,4 +138,4 @@ TEST(DetectCommandTest, CommandLine) {
 }
 
 }  // namespace
-}  // namespace candor
+}  // namespace candor::daemon

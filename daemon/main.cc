@@ -4,8 +4,10 @@
 #include <string>
 #include <vector>
 
+#include "daemon/detect_command.h"
 #include "daemon/replay_command.h"
 #include "daemon/serve_command.h"
+#include "daemon/ship_command.h"
 #include "daemon/sim_command.h"
 
 namespace {
@@ -19,6 +21,9 @@ struct Command {
 const Command kCommands[] = {
     {"serve", "run the daemon: gRPC ingest, store, HTTP API and /metrics",
      candor::daemon::RunServeCommand},
+    {"detect", "score one series online (NAB results format)", candor::daemon::RunDetectCommand},
+    {"ship", "stream a JSONL file of ingest items to a candor daemon",
+     candor::daemon::RunShipCommand},
     {"replay", "run the detection pipeline over a recorded JSONL stream, write transitions",
      candor::daemon::RunReplayCommand},
     {"sim", "simulate a fleet with scripted faults: write JSONL or stream to a daemon",

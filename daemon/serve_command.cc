@@ -9,7 +9,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "collector/batch_processor.h"
+#include "collector/http_fetch.h"
 #include "collector/ingest_server.h"
+#include "collector/prober.h"
+#include "collector/scraper.h"
+#include "common/bearer_auth.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/periodic_runner.h"
@@ -83,16 +87,23 @@ int Serve(const Config& config) {
   detection_options.pipeline = config.pipeline;
   LiveDetection detection(detection_options, **log, clock, &std::cout, &metrics);
   detection.Attach();
+  // Validated when the configuration was loaded.
+  const BearerAuthenticator auth = *BearerAuthenticator::Create(config.auth_tokens);
+  Counter& http_auth_failures = metrics.GetCounter("candor_http_unauthenticated_requests_total",
+                                                   "HTTP requests refused without a valid token.");
+  auto guarded = [&](HttpHandler h) {
+    return config.auth_http ? RequireBearer(auth, std::move(h), &http_auth_failures) : h;
+  };
 
   Readiness readiness;
   std::vector<exporters::HttpRoute> routes = {
       {"GET", "/-/healthy", false,
        [](const HttpRequest&) { return HttpResponse::Text(200, "candor is healthy\n"); }},
       {"GET", "/-/ready", false, [&](const HttpRequest& r) { return readiness.Handle(r); }},
-      {"GET", "/metrics", false, metrics.Handler()},
-      {"GET", "/api/v1/events", false, exporters::EventsHandler(**log)},
-      {"GET", "/api/v1/transitions", false, exporters::TransitionsHandler(**log)},
-      {"GET", "/api/v1/states", false, detection.StatesHandler()},
+      {"GET", "/metrics", false, guarded(metrics.Handler())},
+      {"GET", "/api/v1/events", false, guarded(exporters::EventsHandler(**log))},
+      {"GET", "/api/v1/transitions", false, guarded(exporters::TransitionsHandler(**log))},
+      {"GET", "/api/v1/states", false, guarded(detection.StatesHandler())},
   };
   absl::StatusOr<std::unique_ptr<exporters::HttpServer>> http =
       exporters::HttpServer::Start(config.http, std::move(routes), &metrics, clock);
@@ -100,8 +111,10 @@ int Serve(const Config& config) {
     CANDOR_LOG_ERROR("serve", "cannot start HTTP", {{"error", http.status().ToString()}});
     return 1;
   }
+  collector::IngestServerOptions grpc_options = config.grpc;
+  grpc_options.auth = &auth;
   absl::StatusOr<std::unique_ptr<collector::IngestServer>> ingest =
-      collector::IngestServer::Start(config.grpc, processor, metrics, clock);
+      collector::IngestServer::Start(grpc_options, processor, metrics, clock);
   if (!ingest.ok()) {
     CANDOR_LOG_ERROR("serve", "cannot start gRPC", {{"error", ingest.status().ToString()}});
     return 1;
@@ -119,6 +132,23 @@ int Serve(const Config& config) {
       CANDOR_LOG_WARN("serve", "persisting transitions failed", {{"error", s.ToString()}});
   });
   detection_runner.Start();
+
+  collector::HttpFetcher fetcher(clock);
+  absl::StatusOr<std::unique_ptr<collector::Scraper>> scraper =
+      collector::Scraper::Create(config.scrape, processor, fetcher, metrics, clock);
+  absl::StatusOr<std::unique_ptr<collector::Prober>> prober =
+      collector::Prober::Create(config.probes, processor, fetcher, metrics, clock);
+  for (const absl::Status& st : {scraper.status(), prober.status()}) {
+    if (!st.ok()) {
+      CANDOR_LOG_ERROR("serve", "invalid scrape or probe target", {{"error", st.ToString()}});
+      return 1;
+    }
+  }
+  // Each runner wakes every second and does what is due, so targets keep their own intervals.
+  PeriodicRunner scrape_runner(clock, "scrape", absl::Seconds(1), [&] { (*scraper)->RunOnce(); });
+  PeriodicRunner probe_runner(clock, "probe", absl::Seconds(1), [&] { (*prober)->RunOnce(); });
+  if ((*scraper)->num_targets() > 0) scrape_runner.Start();
+  if ((*prober)->num_targets() > 0) probe_runner.Start();
   readiness.SetServing(true);
   std::cout << "candor: ingest grpc://" << (*ingest)->address() << "  states http://"
             << (*http)->address() << "/api/v1/states  transitions http://" << (*http)->address()
@@ -128,11 +158,15 @@ int Serve(const Config& config) {
                   {{"grpc", (*ingest)->address()},
                    {"http", (*http)->address()},
                    {"data", config.storage_path},
+                   {"auth", auth.enabled() ? "bearer" : "off"},
+                   {"grpc_tls", config.grpc.tls.cert_file.empty() ? "off" : "on"},
                    {"version", CANDOR_VERSION}});
 
   const int sig = WaitForShutdownSignal();
   CANDOR_LOG_INFO("serve", "shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
   readiness.SetServing(false);
+  scrape_runner.Stop();
+  probe_runner.Stop();
   (*ingest)->Shutdown(config.shutdown_grace);
   detection.Detach();
   detection_runner.Stop();

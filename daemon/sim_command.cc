@@ -101,32 +101,91 @@ int WriteJsonl(sim::FleetSimulator& simulator, const std::string& path) {
   return 0;
 }
 
+void Wait(Clock& clock, absl::Duration d) {
+  absl::Mutex mu;
+  const bool never = false;
+  absl::MutexLock lock(&mu);
+  clock.AwaitWithDeadline(&mu, absl::Condition(&never), clock.MonotonicNow() + d);
+}
+
+// A stream to the daemon that resends batches refused for overload after the server's hint,
+// and reconnects while the daemon is still starting (the demo starts both at once).
+class BatchSender {
+ public:
+  BatchSender(std::unique_ptr<collector::IngestClient> client, Clock& clock)
+      : client_(std::move(client)), clock_(clock) {}
+
+  absl::StatusOr<candor::v1::IngestAck> Send(const candor::v1::IngestBatch& batch) {
+    for (int attempt = 0; attempt < 200; ++attempt) {
+      if (stream_ == nullptr) stream_ = client_->OpenStream();
+      candor::v1::IngestAck ack;
+      if (!stream_->Write(batch) || !stream_->Read(&ack)) {
+        const absl::Status why = stream_->Finish();
+        stream_.reset();
+        if (delivered_ > 0 || attempt >= 40) {
+          return absl::UnavailableError(absl::StrCat("the ingest stream broke: ", why.message()));
+        }
+        Wait(clock_, absl::Milliseconds(250));  // Not up yet: try again shortly.
+        continue;
+      }
+      if (ack.code() != static_cast<int>(absl::StatusCode::kResourceExhausted)) {
+        ++delivered_;
+        return ack;
+      }
+      absl::Duration hint = absl::Milliseconds(200);
+      if (ack.has_retry_after()) {
+        hint = absl::Seconds(ack.retry_after().seconds()) +
+               absl::Nanoseconds(ack.retry_after().nanos());
+      }
+      Wait(clock_, hint);
+    }
+    return absl::ResourceExhaustedError("the daemon kept refusing a batch for overload");
+  }
+
+  absl::Status Close() {
+    if (stream_ == nullptr) return absl::OkStatus();
+    stream_->WritesDone();
+    candor::v1::IngestAck ack;
+    while (stream_->Read(&ack)) {
+    }
+    return stream_->Finish();
+  }
+
+ private:
+  std::unique_ptr<collector::IngestClient> client_;
+  Clock& clock_;
+  std::unique_ptr<collector::IngestStream> stream_;
+  uint64_t delivered_ = 0;
+};
+
 int Stream(sim::FleetSimulator& simulator, const std::string& address, double speed,
            size_t batch_items, Clock& clock) {
-  absl::StatusOr<std::unique_ptr<collector::IngestStreamClient>> client =
-      collector::IngestStreamClient::Connect(address, clock);
+  collector::IngestClientOptions options;
+  options.address = address;
+  absl::StatusOr<std::unique_ptr<collector::IngestClient>> client =
+      collector::IngestClient::Create(options);
   if (!client.ok()) {
     std::cerr << "candor sim: " << client.status().message() << "\n";
     return 1;
   }
+  BatchSender sender(*std::move(client), clock);
   candor::v1::IngestBatch batch;
   uint64_t sent = 0, accepted = 0, rejected = 0, batches = 0;
-  absl::Status failure;
   const auto flush = [&]() -> absl::Status {
     if (batch.items_size() == 0) return absl::OkStatus();
     batch.set_batch_id(++batches);
-    absl::StatusOr<candor::v1::IngestAck> ack = (*client)->Send(batch);
+    absl::StatusOr<candor::v1::IngestAck> ack = sender.Send(batch);
     if (!ack.ok()) return ack.status();
     if (ack->code() != 0) {
       return absl::UnavailableError(absl::StrCat("batch refused: ", ack->message()));
     }
     sent += static_cast<uint64_t>(batch.items_size());
     accepted += ack->accepted();
-    rejected += static_cast<uint64_t>(ack->rejects_size());
-    if (ack->rejects_size() > 0 && rejected == static_cast<uint64_t>(ack->rejects_size())) {
+    if (ack->rejects_size() > 0 && rejected == 0) {
       std::cerr << "candor sim: first reject: " << ack->rejects(0).field() << ": "
                 << ack->rejects(0).reason() << "\n";
     }
+    rejected += static_cast<uint64_t>(ack->rejects_size());
     batch.clear_items();
     return absl::OkStatus();
   };
@@ -137,15 +196,12 @@ int Stream(sim::FleetSimulator& simulator, const std::string& address, double sp
   };
   const absl::Time wall_start = clock.MonotonicNow();
   const absl::Time sim_start = simulator.start();
+  absl::Status failure;
   absl::Time until = sim_start;
   while (failure.ok() && until < simulator.end()) {
     if (speed > 0) {
       // Pace: simulate what real time allows, flush it, wait for the next step.
-      const absl::Duration step = absl::Milliseconds(250);
-      absl::Mutex mu;
-      const bool never = false;
-      absl::MutexLock lock(&mu);
-      clock.AwaitWithDeadline(&mu, absl::Condition(&never), clock.MonotonicNow() + step);
+      Wait(clock, absl::Milliseconds(250));
       until = sim_start + (clock.MonotonicNow() - wall_start) * speed;
     } else {
       until = simulator.end();
@@ -154,16 +210,17 @@ int Stream(sim::FleetSimulator& simulator, const std::string& address, double sp
     if (failure.ok()) failure = flush();
   }
   if (failure.ok()) failure = flush();
-  const absl::Status closed = (*client)->Close();
-  if (!failure.ok() || !closed.ok()) {
-    std::cerr << "candor sim: " << (failure.ok() ? closed.message() : failure.message()) << "\n";
+  const absl::Status closed = sender.Close();
+  if (!failure.ok()) {
+    std::cerr << "candor sim: " << failure.message() << "\n";
     return 1;
   }
+  (void)closed;  // The daemon ends the stream its way; every batch was acknowledged above.
   std::cerr << absl::StrFormat(
       "candor sim: sent %d items in %d batches to %s: %d accepted, %d "
       "rejected\n",
       sent, batches, address, accepted, rejected);
-  return 0;
+  return rejected == 0 ? 0 : 1;
 }
 
 }  // namespace

@@ -79,7 +79,9 @@ absl::StatusOr<DriftResult> NumericDrift(std::span<const double> reference,
                                          const DriftOptions& options = {});
 
 // Categorical windows given as counts per category, aligned by index (category i is
-// reference_counts[i] and current_counts[i]). Errors: InvalidArgumentError on bad options,
+// reference_counts[i] and current_counts[i]). Windowed histogram summaries of a numeric signal
+// (bucket counts over the same bounds, e.g. the store's latency sketches) are judged here
+// too: per bucket, as categories. Errors: InvalidArgumentError on bad options,
 // mismatched sizes or negative/non-finite counts; FailedPreconditionError if either total is
 // below min_samples.
 absl::StatusOr<DriftResult> CategoricalDrift(std::span<const double> reference_counts,

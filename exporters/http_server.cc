@@ -20,6 +20,7 @@
 #include "common/status.h"
 #include "common/strings.h"
 #include "common/time_util.h"
+#include "exporters/openssl_compat/openssl_compat.h"
 
 namespace candor::exporters {
 namespace {
@@ -76,7 +77,11 @@ void PokeListener(const std::string& host, int port) {
 // civetweb initialises its library once per process.
 void InitCivetwebOnce() {
   static std::once_flag once;
-  std::call_once(once, [] { mg_init_library(MG_FEATURES_TLS); });
+  std::call_once(once, [] {
+    // The compatibility library must already be loaded when civetweb looks up OpenSSL.
+    CANDOR_CHECK(candor_openssl_compat_present() == 1);
+    mg_init_library(MG_FEATURES_TLS);
+  });
 }
 
 }  // namespace
@@ -177,12 +182,15 @@ struct HttpServer::Impl {
                                       " bytes exceeds the limit of ", options.max_body_bytes)));
     }
     if (info->content_length > 0) req->body.reserve(static_cast<size_t>(info->content_length));
-    char buf[65536];
+    // Read straight into the body: civetweb's worker stacks are small.
+    constexpr size_t kChunk = 16384;
     while (true) {
-      const int n = mg_read(conn, buf, sizeof(buf));
+      const size_t old_size = req->body.size();
+      req->body.resize(old_size + kChunk);
+      const int n = mg_read(conn, req->body.data() + old_size, kChunk);
+      req->body.resize(old_size + static_cast<size_t>(std::max(n, 0)));
       if (n < 0) return HttpResponse::Json(400, ErrorJson("error reading the request body"));
       if (n == 0) break;
-      req->body.append(buf, static_cast<size_t>(n));
       if (req->body.size() > options.max_body_bytes) {
         return HttpResponse::Json(413, ErrorJson(absl::StrCat("request body exceeds the limit of ",
                                                               options.max_body_bytes, " bytes")));

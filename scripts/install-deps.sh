@@ -8,7 +8,7 @@ PKGS=(
   librocksdb-dev libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev
   libeigen3-dev prometheus-cpp-dev libcivetweb-dev libgtest-dev libgmock-dev libbenchmark-dev
   libabsl-dev libsnappy-dev libyaml-cpp-dev nlohmann-json3-dev libssl-dev
-  clang clang-format libclang-rt-14-dev
+  clang clang-format libclang-rt-14-dev libcurl4-openssl-dev libre2-dev
   prometheus prometheus-alertmanager
 )
 

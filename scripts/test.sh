@@ -16,3 +16,6 @@ cmake --build "$BUILD" -j "$JOBS"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ctest --test-dir "$BUILD" --output-on-failure -j "$JOBS" "$@"
+
+# libFuzzer targets (clang, separate build tree): kept reproducers, then a bounded run each.
+scripts/fuzz.sh

@@ -6,6 +6,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <array>
 #include <deque>
 #include <map>
 #include <queue>
@@ -237,7 +238,17 @@ struct EventLog::Impl {
   int64_t OldestAllowedDay() const { return DayOf(clock->Now() - options.retention); }
 
   absl::Status WriteGroup(const std::vector<Writer*>& group) {
-    rocksdb::WriteBatch batch;
+    // Keys go into the batch grouped by kind (records, then each index) and sorted within a
+    // kind: the memtable's skiplist reuses the position of the previous insert, so nearby
+    // consecutive keys are far cheaper to insert than the interleaved, random order of
+    // record-by-record puts.
+    struct Entry {
+      rocksdb::ColumnFamilyHandle* cf;
+      std::string key;
+    };
+    std::vector<Entry> records;
+    std::vector<std::string> values;
+    std::array<std::vector<Entry>, 3> index;  // By time, request id, trace id.
     uint64_t seq = next_seq;
     const int64_t oldest = OldestAllowedDay();
     for (Writer* w : group) {
@@ -250,20 +261,29 @@ struct EventLog::Impl {
                            absl::FormatDuration(options.retention)));
         }
         CANDOR_ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * cf, Partition(day));
-        const std::string seq_be = [&] {
-          std::string s;
-          AppendBigEndian64(&s, seq);
-          return s;
-        }();
-        batch.Put(cf, RecordKey(seq), EncodeRecord(r));
-        if (!r.request_id.empty()) batch.Put(cf, IdPrefix(kRequestTag, r.request_id) + seq_be, "");
-        if (!r.trace_id.empty()) batch.Put(cf, IdPrefix(kTraceTag, r.trace_id) + seq_be, "");
+        std::string seq_be;
+        AppendBigEndian64(&seq_be, seq);
+        records.push_back({cf, RecordKey(seq)});
+        values.push_back(EncodeRecord(r));
         std::string tkey(1, kTimeTag);
         AppendBigEndian64(&tkey, TimeKey(r.event_time));
-        tkey += seq_be;
-        batch.Put(cf, tkey, "");
+        index[0].push_back({cf, tkey + seq_be});
+        if (!r.request_id.empty()) {
+          index[1].push_back({cf, IdPrefix(kRequestTag, r.request_id) + seq_be});
+        }
+        if (!r.trace_id.empty()) index[2].push_back({cf, IdPrefix(kTraceTag, r.trace_id) + seq_be});
         ++seq;
       }
+    }
+    rocksdb::WriteBatch batch;
+    for (size_t i = 0; i < records.size(); ++i) {
+      batch.Put(records[i].cf, records[i].key, values[i]);
+    }
+    for (std::vector<Entry>& keys : index) {
+      std::sort(keys.begin(), keys.end(), [](const Entry& a, const Entry& b) {
+        return a.cf != b.cf ? a.cf < b.cf : a.key < b.key;
+      });
+      for (const Entry& e : keys) batch.Put(e.cf, e.key, rocksdb::Slice());
     }
     CANDOR_RETURN_IF_ERROR(FromRocks(db->Write(WriteOpts(), &batch)));
     const uint64_t count = seq - next_seq;
@@ -332,7 +352,10 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const EventLogOptions& 
   cf_options.write_buffer_size = options.write_buffer_bytes;
   cf_options.compression = rocksdb::kLZ4Compression;
   cf_options.bottommost_compression = rocksdb::kZSTD;
-  cf_options.level_compaction_dynamic_level_bytes = true;
+  // The request log is append-mostly and dropped a day at a time: universal compaction
+  // rewrites each record far fewer times than leveled compaction, which at ingest rates cost
+  // about a sixth of the daemon's CPU.
+  cf_options.compaction_style = rocksdb::kCompactionStyleUniversal;
   rocksdb::BlockBasedTableOptions table;
   table.block_size = 16 * 1024;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));

@@ -31,13 +31,19 @@ class EventLogTest : public ::testing::Test {
     r.event_time = t;
     r.kind = 1;
     r.request_id = request_id;
-    r.trace_id = strings_.emplace_back("trace-" + std::string(request_id.substr(0, 1)));
+    r.trace_id = Keep("trace-" + std::string(request_id.substr(0, 1)));
     r.entities = std::move(entities);
     r.payload = payload;
     return r;
   }
 
-  std::deque<std::string> strings_;  // Backing storage for LogRecord views.
+  // Backing storage for LogRecord views; Record() is called from several threads.
+  std::string_view Keep(std::string s) {
+    absl::MutexLock lock(&strings_mu_);
+    return strings_.emplace_back(std::move(s));
+  }
+  absl::Mutex strings_mu_;
+  std::deque<std::string> strings_ ABSL_GUARDED_BY(strings_mu_);
   testing::TempDir dir_;
   SimulatedClock clock_{kDay0};
 };
@@ -107,7 +113,7 @@ TEST_F(EventLogTest, ScanSinceMergesPartitionsInSequenceOrder) {
   auto log = OpenLog();
   for (int i = 0; i < 6; ++i) {
     std::vector<LogRecord> one = {
-        Record(kDay0 + absl::Hours(24 * (i % 3)), "r", std::to_string(i))};
+        Record(kDay0 + absl::Hours(24 * (i % 3)), "r", Keep(std::to_string(i)))};
     ASSERT_TRUE(log->Append(one).ok());
   }
   std::vector<uint64_t> seqs;

@@ -1,18 +1,28 @@
-// nab_run: scores candor's anomaly scorer (or published result files) on the NAB corpus with
-// one configuration and prints the three profiles.
+// nab_run: scores candor's anomaly scorer (detectors/anomaly_scorer.h, default options: the
+// configuration `candor detect` uses) on the NAB corpus and prints the three profiles, each
+// with NAB's optimised threshold. Options exist for experiments; the published figures use
+// none of them.
 //
 //   nab_run [--nab DIR] [--details] [--write DIR] [--split all|A|B]
 //           [--set key=value ...] [--sweep key=v1,v2,...]
 //   nab_run --results DIR --detector NAME [--nab DIR] [--details]
+//
+// --nab defaults to $CANDOR_SHARED_DIR/data/nab, else ../shared/data/nab. --details prints a
+// per-file breakdown (standard profile). --write writes NAB results files (plus the event
+// channel). --split scores one category-stratified half (see heldout_tune.py). --results
+// scores published result files DIR/<category>/<NAME>_<file>.csv instead.
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "bench/nab/nab_report.h"
@@ -34,49 +44,22 @@ using Setter = std::function<void(AnomalyScorerOptions&, double)>;
 
 const std::map<std::string, Setter>& Setters() {
   static const auto* kSetters = new std::map<std::string, Setter>{
-      {"window", [](auto& o, double v) { o.window = static_cast<int>(v); }},
-      {"max_memory", [](auto& o, double v) { o.max_memory = static_cast<int>(v); }},
-      {"history", [](auto& o, double v) { o.history = static_cast<int>(v); }},
-      {"scale_q", [](auto& o, double v) { o.scale_q = v; }},
       {"warmup", [](auto& o, double v) { o.warmup = static_cast<int>(v); }},
-      {"gpd_tail", [](auto& o, double v) { o.gpd_tail = v; }},
-      {"raw_history", [](auto& o, double v) { o.raw_history = static_cast<int>(v); }},
-      {"decay", [](auto& o, double v) { o.decay = v; }},
-      {"suppress_gain", [](auto& o, double v) { o.suppress_gain = v; }},
-      {"score_scale", [](auto& o, double v) { o.score_scale = v; }},
-      {"smooth", [](auto& o, double v) { o.smooth = static_cast<int>(v); }},
-      {"w_novelty", [](auto& o, double v) { o.w_novelty = v; }},
-      {"w_pattern", [](auto& o, double v) { o.w_pattern = v; }},
-      {"w_level", [](auto& o, double v) { o.w_level = v; }},
-      {"w_seasonal", [](auto& o, double v) { o.w_seasonal = v; }},
-      {"w_density", [](auto& o, double v) { o.w_density = v; }},
-      {"w_diff", [](auto& o, double v) { o.w_diff = v; }},
-      {"level_window", [](auto& o, double v) { o.level_window = static_cast<int>(v); }},
-      {"density_window", [](auto& o, double v) { o.density_window = static_cast<int>(v); }},
-      {"density_q", [](auto& o, double v) { o.density_q = v; }},
-      {"value_mode", [](auto& o, double v) { o.value_mode = static_cast<int>(v); }},
-      {"tail_floor", [](auto& o, double v) { o.tail_floor = v; }},
-      {"likelihood_mode", [](auto& o, double v) { o.likelihood_mode = static_cast<int>(v); }},
-      {"likelihood_gain", [](auto& o, double v) { o.likelihood_gain = v; }},
-      {"likelihood_mix", [](auto& o, double v) { o.likelihood_mix = v; }},
-      {"record_memory", [](auto& o, double v) { o.record_memory = static_cast<int>(v); }},
-      {"record_weight", [](auto& o, double v) { o.record_weight = v; }},
-      {"w_coarse", [](auto& o, double v) { o.w_coarse = v; }},
-      {"block", [](auto& o, double v) { o.block = static_cast<int>(v); }},
-      {"coarse_window", [](auto& o, double v) { o.coarse_window = static_cast<int>(v); }},
-      {"coarse_memory", [](auto& o, double v) { o.coarse_memory = static_cast<int>(v); }},
-      {"block_mode", [](auto& o, double v) { o.block_mode = static_cast<int>(v); }},
-      {"hold_coarse", [](auto& o, double v) { o.hold_coarse = static_cast<int>(v); }},
-      {"min_history", [](auto& o, double v) { o.min_history = static_cast<int>(v); }},
-      {"seasonal_window", [](auto& o, double v) { o.seasonal_window = static_cast<int>(v); }},
-      {"level_window2", [](auto& o, double v) { o.level_window2 = static_cast<int>(v); }},
-      {"combine", [](auto& o, double v) { o.combine = static_cast<int>(v); }},
-      {"spatial_tolerance", [](auto& o, double v) { o.spatial_tolerance = v; }},
-      {"spatial_override", [](auto& o, double v) { o.spatial_override = static_cast<int>(v); }},
-      {"spatial_refractory", [](auto& o, double v) { o.spatial_refractory = static_cast<int>(v); }},
-      {"secondary_cap", [](auto& o, double v) { o.secondary_cap = v; }},
-      {"after_spatial_gain", [](auto& o, double v) { o.after_spatial_gain = v; }},
-      {"min_raw", [](auto& o, double v) { o.min_raw = v; }},
+      {"point_tolerance", [](auto& o, double v) { o.point_tolerance = v; }},
+      {"short_scale", [](auto& o, double v) { o.short_scale = static_cast<int>(v); }},
+      {"short_tolerance", [](auto& o, double v) { o.short_tolerance = v; }},
+      {"short_weight", [](auto& o, double v) { o.short_weight = v; }},
+      {"long_scale", [](auto& o, double v) { o.long_scale = static_cast<int>(v); }},
+      {"long_tolerance", [](auto& o, double v) { o.long_tolerance = v; }},
+      {"long_weight", [](auto& o, double v) { o.long_weight = v; }},
+      {"season_scale", [](auto& o, double v) { o.season_scale = static_cast<int>(v); }},
+      {"season_tolerance", [](auto& o, double v) { o.season_tolerance = v; }},
+      {"season_weight", [](auto& o, double v) { o.season_weight = v; }},
+      {"refractory", [](auto& o, double v) { o.refractory = static_cast<int>(v); }},
+      {"range_memory", [](auto& o, double v) { o.range_memory = static_cast<int64_t>(v); }},
+      {"season_learn_days", [](auto& o, double v) { o.season_learn = absl::Hours(24 * v); }},
+      {"daily_buckets", [](auto& o, double v) { o.baseline.daily_buckets = static_cast<int>(v); }},
+      {"weekly", [](auto& o, double v) { o.baseline.weekly = v != 0; }},
   };
   return *kSetters;
 }
@@ -91,27 +74,30 @@ bool Apply(AnomalyScorerOptions& o, const std::string& key, double v) {
   return true;
 }
 
-std::vector<std::vector<std::array<double, AnomalyScorer::kChannels>>>* g_channels = nullptr;
-
-std::vector<std::vector<double>> RunScorer(const nab::Corpus& corpus,
-                                           const AnomalyScorerOptions& o) {
+// Runs one scorer per file over the corpus, online, in row order. `channels`, when given,
+// receives each row's event channel (-1: no event).
+absl::StatusOr<std::vector<std::vector<double>>> RunScorer(
+    const nab::Corpus& corpus, const AnomalyScorerOptions& o,
+    std::vector<std::vector<int>>* channels = nullptr) {
   std::vector<std::vector<double>> scores;
-  if (g_channels != nullptr) g_channels->clear();
   for (const auto& f : corpus.files) {
-    AnomalyScorer s = *AnomalyScorer::Create(o);
+    auto s = AnomalyScorer::Create(o);
+    if (!s.ok()) return s.status();
     std::vector<double> out;
+    std::vector<int> chan;
     out.reserve(f.values.size());
     for (size_t i = 0; i < f.values.size(); ++i) {
       absl::Time t;
       std::string err;
-      if (!absl::ParseTime("%Y-%m-%d %H:%M:%S", f.timestamps[i], &t, &err)) t = absl::UnixEpoch();
-      out.push_back(s.Update(t, f.values[i]));
-      if (g_channels != nullptr) {
-        if (i == 0) g_channels->emplace_back();
-        g_channels->back().push_back(s.last_surprise());
+      if (!absl::ParseTime("%Y-%m-%d %H:%M:%S", f.timestamps[i], &t, &err)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(f.name, ":", i + 2, ": bad timestamp \"", f.timestamps[i], "\": ", err));
       }
+      out.push_back(s->Update(t, f.values[i]));
+      chan.push_back(s->last_event_channel());
     }
     scores.push_back(std::move(out));
+    if (channels != nullptr) channels->push_back(std::move(chan));
   }
   return scores;
 }
@@ -134,6 +120,10 @@ void Report(const nab::Corpus& corpus, const std::vector<std::vector<double>>& s
   std::string line = label;
   for (const auto& p : nab::Profiles()) {
     auto r = nab::ScoreCorpus(corpus, scores, p);
+    if (!r.ok()) {
+      std::fprintf(stderr, "%s\n", r.status().ToString().c_str());
+      return;
+    }
     if (!label.empty()) {
       char buf[64];
       std::snprintf(buf, sizeof buf, "  %6.2f", r->normalized);
@@ -153,23 +143,24 @@ void Report(const nab::Corpus& corpus, const std::vector<std::vector<double>>& s
 }
 
 bool WriteResults(const nab::Corpus& corpus, const std::vector<std::vector<double>>& scores,
-                  const std::string& dir) {
+                  const std::vector<std::vector<int>>& channels, const std::string& dir) {
   for (size_t f = 0; f < corpus.files.size(); ++f) {
     const auto& file = corpus.files[f];
     const size_t slash = file.name.find('/');
     const std::string cat_dir = dir + "/" + file.name.substr(0, slash);
-    std::system(("mkdir -p '" + cat_dir + "'").c_str());
+    std::error_code ec;
+    std::filesystem::create_directories(cat_dir, ec);
+    if (ec) {
+      std::fprintf(stderr, "cannot create %s: %s\n", cat_dir.c_str(), ec.message().c_str());
+      return false;
+    }
     const std::string path = cat_dir + "/candor_" + file.name.substr(slash + 1);
     FILE* out = std::fopen(path.c_str(), "w");
     if (out == nullptr) return false;
-    std::fprintf(out, "timestamp,value,anomaly_score,c0,c1,c2,c3,c4,c5,c6\n");
+    std::fprintf(out, "timestamp,value,anomaly_score,event_channel\n");
     for (size_t i = 0; i < file.values.size(); ++i) {
-      std::fprintf(out, "%s,%.10g,%.10f", file.timestamps[i].c_str(), file.values[i], scores[f][i]);
-      for (int c = 0; c < AnomalyScorer::kChannels; ++c) {
-        std::fprintf(out, ",%.4f",
-                     g_channels != nullptr ? (*g_channels)[f][i][static_cast<size_t>(c)] : 0.0);
-      }
-      std::fprintf(out, "\n");
+      std::fprintf(out, "%s,%.10g,%.10f,%d\n", file.timestamps[i].c_str(), file.values[i],
+                   scores[f][i], channels[f][i]);
     }
     std::fclose(out);
   }
@@ -250,14 +241,22 @@ int main(int argc, char** argv) {
       if (!Apply(o, key, value)) return 2;
       char label[64];
       std::snprintf(label, sizeof label, "%-28g", value);
-      Report(corpus, RunScorer(corpus, o), false, label);
+      auto scores = RunScorer(corpus, o);
+      if (!scores.ok()) {
+        std::fprintf(stderr, "%s\n", scores.status().ToString().c_str());
+        return 1;
+      }
+      Report(corpus, *scores, false, label);
     }
     return 0;
   }
-  std::vector<std::vector<std::array<double, AnomalyScorer::kChannels>>> channels;
-  if (!write_dir.empty()) g_channels = &channels;
-  const auto scores = RunScorer(corpus, options);
-  Report(corpus, scores, details, "");
-  if (!write_dir.empty() && !WriteResults(corpus, scores, write_dir)) return 1;
+  std::vector<std::vector<int>> channels;
+  const auto scores = RunScorer(corpus, options, &channels);
+  if (!scores.ok()) {
+    std::fprintf(stderr, "%s\n", scores.status().ToString().c_str());
+    return 1;
+  }
+  Report(corpus, *scores, details, "");
+  if (!write_dir.empty() && !WriteResults(corpus, *scores, channels, write_dir)) return 1;
   return 0;
 }

@@ -70,18 +70,21 @@ TEST(LiveReplayTest, StreamingIntoTheDaemonGivesTheReplayTransitions) {
   ASSERT_TRUE(server.ok()) << server.status();
 
   // One batch in flight at a time, so the log commits in file order.
-  RealClock network_clock;
-  absl::StatusOr<std::unique_ptr<collector::IngestStreamClient>> client =
-      collector::IngestStreamClient::Connect((*server)->address(), network_clock);
+  collector::IngestClientOptions client_options;
+  client_options.address = (*server)->address();
+  absl::StatusOr<std::unique_ptr<collector::IngestClient>> client =
+      collector::IngestClient::Create(client_options);
   ASSERT_TRUE(client.ok()) << client.status();
+  std::unique_ptr<collector::IngestStream> stream = (*client)->OpenStream();
   std::ifstream in(events);
   candor::v1::IngestBatch batch;
   uint64_t accepted = 0;
   const auto send = [&]() {
-    absl::StatusOr<candor::v1::IngestAck> ack = (*client)->Send(batch);
-    ASSERT_TRUE(ack.ok()) << ack.status();
-    ASSERT_EQ(ack->code(), 0) << ack->message();
-    accepted += ack->accepted();
+    candor::v1::IngestAck ack;
+    ASSERT_TRUE(stream->Write(batch));
+    ASSERT_TRUE(stream->Read(&ack));
+    ASSERT_EQ(ack.code(), 0) << ack.message();
+    accepted += ack.accepted();
     batch.clear_items();
   };
   absl::Status read = collector::ReadJsonl(in, [&](int64_t, candor::v1::IngestItem& item) {
@@ -91,7 +94,11 @@ TEST(LiveReplayTest, StreamingIntoTheDaemonGivesTheReplayTransitions) {
   });
   ASSERT_TRUE(read.ok()) << read;
   if (batch.items_size() > 0) send();
-  EXPECT_TRUE((*client)->Close().ok());
+  stream->WritesDone();
+  candor::v1::IngestAck drain;
+  while (stream->Read(&drain)) {
+  }
+  EXPECT_TRUE(stream->Finish().ok());
   (*server)->Shutdown(absl::Seconds(5));
   live.Detach();
   ASSERT_TRUE(live.Finish().ok());
