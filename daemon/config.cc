@@ -404,6 +404,20 @@ const std::vector<Option>& Options() {
           ProbeFields(), {"url", "model"},
           [](Config& c) -> std::vector<collector::ProbeTarget>& { return c.probes; },
           [](const collector::ProbeTarget& t) { return t.url; }),
+      DurationOpt("detection.window",
+                  "Event-time window of the per-entity signals (1s–5m); states change at "
+                  "window ends.",
+                  [](Config& c) -> absl::Duration& { return c.pipeline.signals.window; }),
+      DurationOpt("detection.watermark_delay",
+                  "How far window closing trails the newest event time.",
+                  [](Config& c) -> absl::Duration& { return c.pipeline.signals.watermark_delay; }),
+      DurationOpt("detection.allowed_lateness",
+                  "Oldest accepted arrival disorder (at least 5m); older items are counted, "
+                  "not aggregated.",
+                  [](Config& c) -> absl::Duration& { return c.pipeline.signals.allowed_lateness; }),
+      DurationOpt(
+          "detection.min_dwell", "Shortest time a condition stays active once entered.",
+          [](Config& c) -> absl::Duration& { return c.pipeline.analyzer.machine.min_dwell; }),
       {"log.level", "Lowest level logged: debug, info, warn, error.",
        [](Config& c, const std::string& v) -> absl::Status {
          CANDOR_ASSIGN_OR_RETURN(c.log_level, ParseLogLevel(v));
@@ -500,6 +514,18 @@ absl::Status Validate(Config& config) {
         "option \"ingest.max_age\" (", FormatDurationYaml(config.ingest.validation.max_age),
         ") exceeds \"storage.events.retention\" (", FormatDurationYaml(config.events.retention),
         "): items older than the retention could not be stored"));
+  }
+  const collector::SignalOptions& sig = config.pipeline.signals;
+  if (sig.window < absl::Seconds(1) || sig.window > absl::Minutes(5)) {
+    return absl::InvalidArgumentError("option \"detection.window\" must be in 1s–5m");
+  }
+  if (sig.allowed_lateness < absl::Minutes(5)) {
+    return absl::InvalidArgumentError(
+        "option \"detection.allowed_lateness\" must be at least 5m (DESIGN §3)");
+  }
+  if (sig.watermark_delay < absl::ZeroDuration() || sig.watermark_delay > sig.allowed_lateness) {
+    return absl::InvalidArgumentError(
+        "option \"detection.watermark_delay\" must be in 0–detection.allowed_lateness");
   }
   for (const char* key : {"grpc.listen_address", "http.listen_address"}) {
     const std::string value = FindOption(key)->get(config);

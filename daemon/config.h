@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "collector/batch_processor.h"
 #include "collector/ingest_server.h"
+#include "collector/pipeline.h"
 #include "collector/prober.h"
 #include "collector/scraper.h"
 #include "common/bearer_auth.h"
@@ -39,6 +40,8 @@ struct Config {
   collector::IngestServerOptions grpc;
   exporters::HttpServerOptions http;
   collector::BatchProcessorOptions ingest;
+  // The detection pipeline (windows, lateness, state-machine dwell), shared with replay.
+  collector::PipelineOptions pipeline;
   LogLevel log_level = LogLevel::kInfo;
   LogFormat log_format = LogFormat::kLogfmt;
   // How long shutdown waits for in-flight batches to be acknowledged.

@@ -19,6 +19,7 @@
 #include "common/periodic_runner.h"
 #include "daemon/command.h"
 #include "daemon/config.h"
+#include "daemon/live_detection.h"
 #include "daemon/signals.h"
 #include "exporters/events_api.h"
 #include "exporters/http_server.h"
@@ -81,6 +82,11 @@ int Serve(const Config& config) {
       .GetGauge("candor_build_info", "candor's version; always 1.", {{"version", CANDOR_VERSION}})
       .Set(1);
   collector::BatchProcessor processor(config.ingest, **log, metrics, clock);
+  // Detection: every durable item feeds the pipeline; transitions print on stdout and persist.
+  LiveDetectionOptions detection_options;
+  detection_options.pipeline = config.pipeline;
+  LiveDetection detection(detection_options, **log, clock, &std::cout, &metrics);
+  detection.Attach();
   // Validated when the configuration was loaded.
   const BearerAuthenticator auth = *BearerAuthenticator::Create(config.auth_tokens);
   Counter& http_auth_failures = metrics.GetCounter("candor_http_unauthenticated_requests_total",
@@ -97,6 +103,7 @@ int Serve(const Config& config) {
       {"GET", "/metrics", false, guarded(metrics.Handler())},
       {"GET", "/api/v1/events", false, guarded(exporters::EventsHandler(**log))},
       {"GET", "/api/v1/transitions", false, guarded(exporters::TransitionsHandler(**log))},
+      {"GET", "/api/v1/states", false, guarded(detection.StatesHandler())},
   };
   absl::StatusOr<std::unique_ptr<exporters::HttpServer>> http =
       exporters::HttpServer::Start(config.http, std::move(routes), &metrics, clock);
@@ -119,6 +126,12 @@ int Serve(const Config& config) {
     }
   });
   retention.Start();
+  PeriodicRunner detection_runner(clock, "detection", absl::Seconds(1), [&] {
+    const absl::Status s = detection.RunOnce();
+    if (!s.ok())
+      CANDOR_LOG_WARN("serve", "persisting transitions failed", {{"error", s.ToString()}});
+  });
+  detection_runner.Start();
 
   collector::HttpFetcher fetcher(clock);
   absl::StatusOr<std::unique_ptr<collector::Scraper>> scraper =
@@ -137,6 +150,10 @@ int Serve(const Config& config) {
   if ((*scraper)->num_targets() > 0) scrape_runner.Start();
   if ((*prober)->num_targets() > 0) probe_runner.Start();
   readiness.SetServing(true);
+  std::cout << "candor: ingest grpc://" << (*ingest)->address() << "  states http://"
+            << (*http)->address() << "/api/v1/states  transitions http://" << (*http)->address()
+            << "/api/v1/transitions  metrics http://" << (*http)->address() << "/metrics"
+            << std::endl;
   CANDOR_LOG_INFO("serve", "candor is serving",
                   {{"grpc", (*ingest)->address()},
                    {"http", (*http)->address()},
@@ -151,6 +168,11 @@ int Serve(const Config& config) {
   scrape_runner.Stop();
   probe_runner.Stop();
   (*ingest)->Shutdown(config.shutdown_grace);
+  detection.Detach();
+  detection_runner.Stop();
+  if (const absl::Status s = detection.Finish(); !s.ok()) {
+    CANDOR_LOG_WARN("serve", "persisting transitions failed", {{"error", s.ToString()}});
+  }
   retention.Stop();
   (*http)->Stop();
   const store::EventLogStats stats = (*log)->Stats();
