@@ -302,6 +302,22 @@ const std::vector<Option>& Options() {
               [](Config& c) -> size_t& { return c.events.write_buffer_bytes; }),
       DurationOpt("storage.retention_interval", "How often retention runs.",
                   [](Config& c) -> absl::Duration& { return c.retention_interval; }),
+      DurationOpt("storage.series.retention",
+                  "How long the series store keeps raw samples; whole days are dropped.",
+                  [](Config& c) -> absl::Duration& { return c.series.raw_retention; }),
+      DurationOpt("storage.series.rollup_5m_retention", "How long 5-minute rollups are kept.",
+                  [](Config& c) -> absl::Duration& { return c.series.rollup_5m_retention; }),
+      DurationOpt("storage.series.rollup_1h_retention", "How long 1-hour rollups are kept.",
+                  [](Config& c) -> absl::Duration& { return c.series.rollup_1h_retention; }),
+      DurationOpt("storage.series.out_of_order_window",
+                  "Samples this much older than their series' newest are still accepted.",
+                  [](Config& c) -> absl::Duration& { return c.series.out_of_order_window; }),
+      IntOpt<int64_t>("storage.series.max_series_per_metric",
+                      "New series of one metric past this count are rejected.", 1, int64_t{1} << 40,
+                      [](Config& c) -> int64_t& { return c.series.max_series_per_metric; }),
+      DurationOpt("storage.series.maintenance_interval",
+                  "How often the series store seals chunks, builds rollups and expires data.",
+                  [](Config& c) -> absl::Duration& { return c.series_maintenance_interval; }),
       StringOpt("grpc.listen_address", "host:port of the gRPC Ingest service (port 0: any).",
                 [](Config& c) -> std::string& { return c.grpc.listen_address; }),
       SizeOpt("grpc.max_message_bytes", "Largest accepted gRPC message.",
@@ -509,6 +525,18 @@ absl::Status Validate(Config& config) {
     return absl::InvalidArgumentError("option \"storage.path\" must not be empty");
   }
   config.events.path = absl::StrCat(config.storage_path, "/events");
+  config.series.path = absl::StrCat(config.storage_path, "/tsdb");
+  if (config.series.rollup_5m_retention < config.series.raw_retention ||
+      config.series.rollup_1h_retention < config.series.rollup_5m_retention) {
+    return absl::InvalidArgumentError(
+        "option \"storage.series.rollup_5m_retention\" must be at least "
+        "\"storage.series.retention\", and \"storage.series.rollup_1h_retention\" at least "
+        "the 5-minute one");
+  }
+  if (config.series_maintenance_interval < absl::Seconds(1)) {
+    return absl::InvalidArgumentError(
+        "option \"storage.series.maintenance_interval\" must be at least 1s");
+  }
   if (config.ingest.validation.max_age > config.events.retention) {
     return absl::InvalidArgumentError(absl::StrCat(
         "option \"ingest.max_age\" (", FormatDurationYaml(config.ingest.validation.max_age),

@@ -30,6 +30,7 @@
 #include "common/log.h"
 #include "exporters/http_server.h"
 #include "store/event_log.h"
+#include "store/series_store.h"
 
 namespace candor::daemon {
 
@@ -37,6 +38,10 @@ struct Config {
   // Root of candor's data; the event log lives in <path>/events.
   std::string storage_path = "./candor-data";
   store::EventLogOptions events;
+  // The series store in <path>/tsdb: derived signals and remote-written series.
+  store::SeriesStoreOptions series;
+  // How often the series store seals idle chunks, builds rollups and applies retention.
+  absl::Duration series_maintenance_interval = absl::Seconds(10);
   collector::IngestServerOptions grpc;
   exporters::HttpServerOptions http;
   collector::BatchProcessorOptions ingest;

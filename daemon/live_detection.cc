@@ -34,7 +34,7 @@ LiveDetection::LiveDetection(LiveDetectionOptions options, store::EventLog& log,
       clock_(clock),
       out_(out),
       sink_(std::make_unique<Sink>(this)),
-      pipeline_(options_.pipeline, sink_.get()),
+      pipeline_(options_.pipeline, sink_.get(), options_.windows),
       registry_(metrics) {
   if (metrics == nullptr) return;
   metrics_.items =

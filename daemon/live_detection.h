@@ -48,6 +48,9 @@ struct LiveDetectionOptions {
   bool print = true;
   // Quiet stream time after which event time advances with the clock. Default: 30 s.
   absl::Duration idle_advance = absl::Seconds(30);
+  // Receives every closed window's summaries (on the commit path: it must only queue), e.g.
+  // SignalSeries. Must outlive the LiveDetection. Default: none.
+  collector::WindowSummarySink* windows = nullptr;
 };
 
 class LiveDetection {
