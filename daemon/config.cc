@@ -401,6 +401,20 @@ const std::vector<Option>& Options() {
           [](const BearerToken& t) { return absl::StrCat("{client: ", t.client, "}"); }),
       BoolOpt("auth.http", "With tokens configured, require one on the HTTP API too.",
               [](Config& c) -> bool& { return c.auth_http; }),
+      BoolOpt("gpu.nvml.enabled", "Sample this host's GPUs through NVML into GpuSample items.",
+              [](Config& c) -> bool& { return c.nvml_enabled; }),
+      DurationOpt("gpu.nvml.interval", "How often the GPUs are sampled.",
+                  [](Config& c) -> absl::Duration& { return c.nvml_interval; }),
+      StringOpt("gpu.nvml.library", "The NVML library to load (a name or a path).",
+                [](Config& c) -> std::string& { return c.nvml_library; }),
+      StringOpt("gpu.nvml.node", "Node name stamped on the samples (default: the host name).",
+                [](Config& c) -> std::string& { return c.nvml.node; }),
+      StringOpt("gpu.nvml.provider", "Provider stamped on the samples.",
+                [](Config& c) -> std::string& { return c.nvml.provider; }),
+      StringOpt("gpu.nvml.region", "Region stamped on the samples.",
+                [](Config& c) -> std::string& { return c.nvml.region; }),
+      StringOpt("gpu.nvml.zone", "Zone stamped on the samples.",
+                [](Config& c) -> std::string& { return c.nvml.zone; }),
       ListOpt<collector::ScrapeTarget>(
           "scrape.targets",
           "Engine /metrics pages to scrape: url (required), engine, interval, timeout, name, "
@@ -532,6 +546,9 @@ absl::Status Validate(Config& config) {
         "option \"storage.series.rollup_5m_retention\" must be at least "
         "\"storage.series.retention\", and \"storage.series.rollup_1h_retention\" at least "
         "the 5-minute one");
+  }
+  if (config.nvml_interval < absl::Seconds(1)) {
+    return absl::InvalidArgumentError("option \"gpu.nvml.interval\" must be at least 1s");
   }
   if (config.series_maintenance_interval < absl::Seconds(1)) {
     return absl::InvalidArgumentError(

@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "collector/batch_processor.h"
 #include "collector/ingest_server.h"
+#include "collector/nvml_sampler.h"
 #include "collector/pipeline.h"
 #include "collector/prober.h"
 #include "collector/scraper.h"
@@ -62,6 +63,11 @@ struct Config {
   collector::ScraperOptions scrape;
   // Synthetic probe targets.
   std::vector<collector::ProbeTarget> probes;
+  // GPU health of this host from NVML, sampled into GpuSample items.
+  bool nvml_enabled = false;
+  absl::Duration nvml_interval = absl::Seconds(5);
+  std::string nvml_library = "libnvidia-ml.so.1";
+  collector::NvmlSamplerOptions nvml;
 };
 
 // Loads the configuration: defaults, then `yaml_path` (if non-empty), then `flags`

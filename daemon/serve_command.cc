@@ -1,6 +1,7 @@
 #include "daemon/serve_command.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
@@ -11,6 +12,8 @@
 #include "collector/batch_processor.h"
 #include "collector/http_fetch.h"
 #include "collector/ingest_server.h"
+#include "collector/nvml_loader.h"
+#include "collector/nvml_sampler.h"
 #include "collector/prober.h"
 #include "collector/remote_write.h"
 #include "collector/scraper.h"
@@ -252,6 +255,44 @@ int Serve(const Config& config) {
   PeriodicRunner probe_runner(clock, "probe", absl::Seconds(1), [&] { (*prober)->RunOnce(); });
   if ((*scraper)->num_targets() > 0) scrape_runner.Start();
   if ((*prober)->num_targets() > 0) probe_runner.Start();
+  // GPU health of this host from NVML, through the same validation and store as ingest.
+  std::unique_ptr<collector::NvmlSampler> nvml;
+  if (config.nvml_enabled) {
+    collector::NvmlSamplerOptions nvml_options = config.nvml;
+    if (nvml_options.node.empty()) {
+      char host[256] = {};
+      gethostname(host, sizeof(host) - 1);
+      nvml_options.node = host;
+    }
+    nvml = std::make_unique<collector::NvmlSampler>(clock, nvml_options,
+                                                    collector::LoadNvml(config.nvml_library));
+    if (!nvml->available()) {
+      CANDOR_LOG_WARN("serve", "NVML is unavailable; no GPU samples from this host",
+                      {{"reason", nvml->status_message()}});
+    }
+  }
+  Counter& nvml_failures = metrics.GetCounter("candor_nvml_sample_failures_total",
+                                              "NVML sampling runs that produced no GPU samples.");
+  auto sample_gpus = [&] {
+    absl::StatusOr<std::vector<candor::v1::GpuSample>> samples = nvml->RunOnce();
+    if (!samples.ok()) {
+      nvml_failures.Increment();
+      return;
+    }
+    candor::v1::IngestBatch batch;
+    for (auto& g : *samples) *batch.add_items()->mutable_gpu_sample() = std::move(g);
+    const candor::v1::IngestAck ack = processor.Process(batch);
+    if (ack.code() != 0 || ack.rejects_size() > 0) {
+      nvml_failures.Increment();
+      CANDOR_LOG_WARN("serve", "GPU samples not stored",
+                      {{"error", ack.message()}, {"rejects", absl::StrCat(ack.rejects_size())}});
+    }
+  };
+  PeriodicRunner nvml_runner(clock, "nvml", config.nvml_interval, sample_gpus);
+  if (nvml != nullptr && nvml->available()) {
+    sample_gpus();  // The first samples are stored before candor reports ready.
+    nvml_runner.Start();
+  }
   readiness.SetServing(true);
   std::cout << "candor: ingest grpc://" << (*ingest)->address() << "  states http://"
             << (*http)->address() << "/api/v1/states  transitions http://" << (*http)->address()
@@ -270,6 +311,7 @@ int Serve(const Config& config) {
   readiness.SetServing(false);
   scrape_runner.Stop();
   probe_runner.Stop();
+  nvml_runner.Stop();
   (*ingest)->Shutdown(config.shutdown_grace);
   detection.Detach();
   detection_runner.Stop();

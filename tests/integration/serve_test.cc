@@ -299,6 +299,36 @@ TEST_F(ServeTest, DerivedSignalsAreKeptAsSeries) {
   EXPECT_GE(json["data"]["result"][0]["values"].size(), 2u);
 }
 
+TEST(ServeNvmlTest, GpuSamplesFromNvmlReachTheRequestLog) {
+  TempDir dir;
+  auto d = StartDaemon(dir.path() + "/data",
+                       {"--gpu.nvml.enabled=true", "--gpu.nvml.library=" CANDOR_FAKE_NVML,
+                        "--gpu.nvml.interval=1s", "--gpu.nvml.node=gpu-host-7"});
+  ASSERT_TRUE(d.ok()) << d.status();
+  // The first samples are stored before the daemon reports that it serves.
+  std::set<std::string> gpus;
+  auto r = HttpGet(d->http_port, "/api/v1/events?type=gpu_sample&limit=100");
+  ASSERT_TRUE(r.ok());
+  const nlohmann::json json = nlohmann::json::parse(r->body);
+  for (const auto& rec : json["data"]) {
+    const auto& g = rec["item"]["gpu_sample"];
+    EXPECT_EQ(g["node"], "gpu-host-7");
+    gpus.insert(g["gpu"].get<std::string>());
+  }
+  EXPECT_EQ(gpus.size(), 2u) << r->body << d->process->Output();
+}
+
+TEST(ServeNvmlTest, MissingNvmlIsReportedAndServingGoesOn) {
+  TempDir dir;
+  auto d = StartDaemon(dir.path() + "/data",
+                       {"--gpu.nvml.enabled=true", "--gpu.nvml.library=/nonexistent/libnvml.so"});
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_THAT(d->process->Output(), HasSubstr("NVML is unavailable"));
+  auto ready = HttpGet(d->http_port, "/-/ready");
+  ASSERT_TRUE(ready.ok());
+  EXPECT_EQ(ready->status, 200);
+}
+
 TEST_F(ServeTest, HealthAndReadiness) {
   Start();
   auto healthy = HttpGet(daemon_.http_port, "/-/healthy");
