@@ -113,6 +113,7 @@ void LiveDetection::OnItem(const candor::v1::IngestItem& item) {
     absl::MutexLock lock(&mu_);
     last_arrival_ = clock_.MonotonicNow();
   }
+  if (options_.on_item) options_.on_item(item);
   pipeline_.Observe(item);
 }
 

@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <ostream>
 #include <vector>
@@ -51,6 +52,9 @@ struct LiveDetectionOptions {
   // Receives every closed window's summaries (on the commit path: it must only queue), e.g.
   // SignalSeries. Must outlive the LiveDetection. Default: none.
   collector::WindowSummarySink* windows = nullptr;
+  // Called with every committed item before the pipeline sees it (on the commit path: it must
+  // only queue), e.g. KernelSeries. Default: none.
+  std::function<void(const candor::v1::IngestItem&)> on_item;
 };
 
 class LiveDetection {

@@ -12,6 +12,7 @@
 #include "collector/batch_processor.h"
 #include "collector/http_fetch.h"
 #include "collector/ingest_server.h"
+#include "collector/kernel_series.h"
 #include "collector/nvml_loader.h"
 #include "collector/nvml_sampler.h"
 #include "collector/prober.h"
@@ -172,6 +173,11 @@ int Serve(const Config& config) {
   LiveDetectionOptions detection_options;
   detection_options.pipeline = config.pipeline;
   detection_options.windows = &signal_series;
+  // KernelSummary items: series, and per-kernel duration baselines (hardware-degraded evidence).
+  collector::KernelSeries kernel_series(**series, &metrics);
+  detection_options.on_item = [&](const candor::v1::IngestItem& item) {
+    kernel_series.OnItem(item);
+  };
   LiveDetection detection(detection_options, **log, clock, &std::cout, &metrics);
   detection.Attach();
   // Validated when the configuration was loaded.
@@ -194,6 +200,7 @@ int Serve(const Config& config) {
       {"GET", "/api/v1/events", false, guarded(exporters::EventsHandler(**log))},
       {"GET", "/api/v1/transitions", false, guarded(exporters::TransitionsHandler(**log))},
       {"GET", "/api/v1/states", false, guarded(detection.StatesHandler())},
+      {"GET", "/api/v1/kernels", false, guarded(kernel_series.Handler())},
       {"POST", "/api/v1/write", false, guarded(remote_write.AsHandler())},
   };
   // The Prometheus HTTP API (query, query_range, labels, series, …) over the series store.
@@ -231,6 +238,9 @@ int Serve(const Config& config) {
   PeriodicRunner series_runner(clock, "series", config.series_maintenance_interval, [&] {
     if (const absl::Status s = signal_series.Flush(); !s.ok()) {
       CANDOR_LOG_WARN("serve", "writing derived signals failed", {{"error", s.ToString()}});
+    }
+    if (const absl::Status s = kernel_series.Flush(); !s.ok()) {
+      CANDOR_LOG_WARN("serve", "writing kernel series failed", {{"error", s.ToString()}});
     }
     if (const absl::Status s = (*series)->RunOnce(); !s.ok()) {
       CANDOR_LOG_WARN("serve", "series store maintenance failed", {{"error", s.ToString()}});
@@ -323,6 +333,9 @@ int Serve(const Config& config) {
   series_runner.Stop();
   if (const absl::Status s = signal_series.Flush(); !s.ok()) {
     CANDOR_LOG_WARN("serve", "writing derived signals failed", {{"error", s.ToString()}});
+  }
+  if (const absl::Status s = kernel_series.Flush(); !s.ok()) {
+    CANDOR_LOG_WARN("serve", "writing kernel series failed", {{"error", s.ToString()}});
   }
   series->reset();
   const store::EventLogStats stats = (*log)->Stats();
