@@ -29,6 +29,7 @@
 #include "collector/scraper.h"
 #include "common/bearer_auth.h"
 #include "common/log.h"
+#include "exporters/health_api.h"
 #include "exporters/http_server.h"
 #include "store/event_log.h"
 #include "store/series_store.h"
@@ -68,6 +69,8 @@ struct Config {
   absl::Duration nvml_interval = absl::Seconds(5);
   std::string nvml_library = "libnvidia-ml.so.1";
   collector::NvmlSamplerOptions nvml;
+  // Objectives /api/v1/health checks each entity against.
+  exporters::HealthObjectives health;
 };
 
 // Loads the configuration: defaults, then `yaml_path` (if non-empty), then `flags`

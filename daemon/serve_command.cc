@@ -28,6 +28,7 @@
 #include "daemon/signal_series.h"
 #include "daemon/signals.h"
 #include "exporters/events_api.h"
+#include "exporters/health_api.h"
 #include "exporters/http_server.h"
 #include "exporters/prom_api.h"
 #include "exporters/prometheus_metrics.h"
@@ -200,6 +201,8 @@ int Serve(const Config& config) {
       {"GET", "/api/v1/events", false, guarded(exporters::EventsHandler(**log))},
       {"GET", "/api/v1/transitions", false, guarded(exporters::TransitionsHandler(**log))},
       {"GET", "/api/v1/states", false, guarded(detection.StatesHandler())},
+      {"GET", "/api/v1/health", false,
+       guarded(exporters::HealthHandler(engine, clock, config.health))},
       {"GET", "/api/v1/kernels", false, guarded(kernel_series.Handler())},
       {"POST", "/api/v1/write", false, guarded(remote_write.AsHandler())},
   };

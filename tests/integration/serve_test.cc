@@ -297,6 +297,16 @@ TEST_F(ServeTest, DerivedSignalsAreKeptAsSeries) {
   }
   EXPECT_EQ(total, 180.0) << r->body;
   EXPECT_GE(json["data"]["result"][0]["values"].size(), 2u);
+  // /api/v1/health answers from the same series.
+  auto health = HttpGet(daemon_.http_port, "/api/v1/health?entity=provider%3Aaws&window=10m&time=" +
+                                               absl::StrCat(t0 + 300));
+  ASSERT_TRUE(health.ok());
+  ASSERT_EQ(health->status, 200) << health->body;
+  const auto h = nlohmann::json::parse(health->body)["data"]["entities"];
+  ASSERT_EQ(h.size(), 1u) << health->body;
+  EXPECT_EQ(h[0]["requests"], 180);
+  EXPECT_EQ(h[0]["availability"], 1);
+  EXPECT_EQ(h[0]["latency_p95_ms"], 850);
 }
 
 TEST(ServeNvmlTest, GpuSamplesFromNvmlReachTheRequestLog) {
