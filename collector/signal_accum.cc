@@ -18,13 +18,6 @@ double Quantile(std::vector<double>& v, double q) {
   return v[k];
 }
 
-double Mean(const std::vector<double>& v) {
-  if (v.empty()) return kNoValue;
-  double s = 0.0;
-  for (double x : v) s += x;
-  return s / static_cast<double>(v.size());
-}
-
 // Evenly spaced elements, in arrival order, at most `k` of them.
 void Subsample(const std::vector<double>& v, size_t k, std::vector<double>& out) {
   out.clear();
@@ -83,7 +76,12 @@ void SignalAggregator::Accum::Clear() {
   ecc_max = ecc_min = -1;
   busy_ms = interval_ms = 0;
   items = 0;
-  for (auto& c : cohorts) c.second.clear();
+  seen.fill(0);
+  sums.fill(0);
+  for (auto& c : cohorts) {
+    c.values.clear();
+    c.seen = 0;
+  }
   tenants.clear();
   dependencies.clear();
   models.clear();
@@ -92,12 +90,46 @@ void SignalAggregator::Accum::Clear() {
   touched = false;
 }
 
-std::vector<double>& SignalAggregator::Accum::Cohort(int key) {
-  for (auto& c : cohorts) {
-    if (c.first == key) return c.second;
+namespace {
+
+// SplitMix64: the reservoir's deterministic source of slots.
+uint64_t Mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// Algorithm R: the n-th value (0-based) replaces a random slot with probability cap / (n + 1).
+void Reservoir(std::vector<double>& v, uint64_t n, double x, size_t cap) {
+  if (v.size() < cap) {
+    v.push_back(x);
+    return;
   }
-  cohorts.emplace_back(key, std::vector<double>{});
-  return cohorts.back().second;
+  const uint64_t slot = Mix(n) % (n + 1);
+  if (slot < cap) v[slot] = x;
+}
+
+}  // namespace
+
+void SignalAggregator::Accum::Keep(Dist d, std::vector<double>& v, double x) {
+  Reservoir(v, seen[d], x, kMaxValues);
+  ++seen[d];
+  sums[d] += x;
+}
+
+double SignalAggregator::Accum::MeanOf(Dist d) const {
+  return seen[d] > 0 ? sums[d] / static_cast<double>(seen[d]) : kNoValue;
+}
+
+void SignalAggregator::Accum::AddCohort(int key, double decode_tps) {
+  CohortValues* c = nullptr;
+  for (auto& existing : cohorts) {
+    if (existing.key == key) c = &existing;
+  }
+  if (c == nullptr) c = &cohorts.emplace_back(CohortValues{key, {}, 0});
+  Reservoir(c->values, c->seen, decode_tps, kMaxValues);
+  ++c->seen;
 }
 
 EventFacts FactsOf(const candor::v1::InferenceEvent& e) {
@@ -141,19 +173,21 @@ void SignalAggregator::Accum::AddEvent(const candor::v1::InferenceEvent& e, cons
   }
   if (e.has_preemptions() && e.preemptions() > 0) Count(Signal::kPreemptions, e.preemptions());
   if (f.latency >= 0.0) {
-    latency.push_back(f.latency);
-    service.push_back(std::max(0.0, f.latency - f.deps_ms));
+    Keep(kLatency, latency, f.latency);
+    Keep(kService, service, std::max(0.0, f.latency - f.deps_ms));
   }
   if (f.ok && e.has_ttft_ms()) {
-    ttft.push_back(e.ttft_ms());
-    service_ttft.push_back(std::max(0.0, e.ttft_ms() - f.deps_ms));
+    Keep(kTtft, ttft, e.ttft_ms());
+    Keep(kServiceTtft, service_ttft, std::max(0.0, e.ttft_ms() - f.deps_ms));
   }
-  if (e.has_queue_ms()) queue.push_back(e.queue_ms());
-  if (f.tps > 0.0) tps.push_back(f.tps);
-  if (e.has_input_tokens()) input.push_back(static_cast<double>(e.input_tokens()));
-  if (f.ok && e.has_output_tokens()) output.push_back(static_cast<double>(e.output_tokens()));
-  if (e.has_quality_score()) quality.push_back(e.quality_score());
-  if (e.has_kv_cache_usage()) kv_admission.push_back(e.kv_cache_usage());
+  if (e.has_queue_ms()) Keep(kQueue, queue, e.queue_ms());
+  if (f.tps > 0.0) Keep(kTps, tps, f.tps);
+  if (e.has_input_tokens()) Keep(kInput, input, static_cast<double>(e.input_tokens()));
+  if (f.ok && e.has_output_tokens()) {
+    Keep(kOutput, output, static_cast<double>(e.output_tokens()));
+  }
+  if (e.has_quality_score()) Keep(kQuality, quality, e.quality_score());
+  if (e.has_kv_cache_usage()) Keep(kKvAdmission, kv_admission, e.kv_cache_usage());
 }
 
 void SignalAggregator::Accum::AddCall(const candor::v1::DependencyCall& call) {
@@ -166,8 +200,8 @@ void SignalAggregator::Accum::AddCall(const candor::v1::DependencyCall& call) {
     Count(Signal::kOwnTimeouts);
   }
   if (call.status() == candor::v1::REJECTED) Count(Signal::kRejected);
-  latency.push_back(std::max(0.0, call.latency_ms()));
-  service.push_back(std::max(0.0, call.latency_ms()));
+  Keep(kLatency, latency, std::max(0.0, call.latency_ms()));
+  Keep(kService, service, std::max(0.0, call.latency_ms()));
 }
 
 void SignalAggregator::Accum::AddReplicaSample(const candor::v1::ReplicaSample& s,
@@ -245,10 +279,10 @@ void SummarizeAccum(SignalAggregator::Accum& a, double secs, size_t max_samples,
   Subsample(a.latency, max_samples, out.latency_samples);
   Subsample(a.input, max_samples, out.input_token_samples);
   Subsample(a.output, max_samples, out.output_token_samples);
-  out.Set(Signal::kInputTokensMean, Mean(a.input));
-  out.Set(Signal::kOutputTokensMean, Mean(a.output));
-  out.Set(Signal::kQualityMean, Mean(a.quality));
-  out.Set(Signal::kKvAtAdmissionMean, Mean(a.kv_admission));
+  out.Set(Signal::kInputTokensMean, a.MeanOf(SignalAggregator::Accum::kInput));
+  out.Set(Signal::kOutputTokensMean, a.MeanOf(SignalAggregator::Accum::kOutput));
+  out.Set(Signal::kQualityMean, a.MeanOf(SignalAggregator::Accum::kQuality));
+  out.Set(Signal::kKvAtAdmissionMean, a.MeanOf(SignalAggregator::Accum::kKvAdmission));
   out.Set(Signal::kLatencyP50, Quantile(a.latency, 0.50));
   out.Set(Signal::kLatencyP95, Quantile(a.latency, 0.95));
   out.Set(Signal::kLatencyP99, Quantile(a.latency, 0.99));
@@ -261,10 +295,10 @@ void SummarizeAccum(SignalAggregator::Accum& a, double secs, size_t max_samples,
   out.Set(Signal::kInputTokensP50, Quantile(a.input, 0.50));
   out.Set(Signal::kOutputTokensP50, Quantile(a.output, 0.50));
   SummarizeSamples(a, secs, out);
-  for (auto& [key, values] : a.cohorts) {
-    if (values.empty()) continue;
-    const int64_t n = static_cast<int64_t>(values.size());
-    out.cohorts.push_back({cohort_keys[static_cast<size_t>(key)], n, Quantile(values, 0.5)});
+  for (auto& c : a.cohorts) {
+    if (c.values.empty()) continue;
+    out.cohorts.push_back({cohort_keys[static_cast<size_t>(c.key)], static_cast<int64_t>(c.seen),
+                           Quantile(c.values, 0.5)});
   }
   std::sort(out.cohorts.begin(), out.cohorts.end(),
             [](const auto& x, const auto& y) { return x.model < y.model; });

@@ -40,8 +40,28 @@ struct CounterDeltas {
 
 struct SignalAggregator::Accum {
   std::array<int64_t, kNumCounts> counts{};
+  // Distribution values of the window. Each list is exact up to kMaxValues values, then a
+  // uniform reservoir sample of that size (the slot a value replaces is a hash of how many
+  // values came before it, so the result depends only on the input order, as replay needs):
+  // memory per entity and window is bounded whatever the traffic. Counts and sums are exact.
+  static constexpr size_t kMaxValues = 2048;
+  enum Dist : uint8_t {
+    kLatency,
+    kService,
+    kTtft,
+    kServiceTtft,
+    kQueue,
+    kTps,
+    kInput,
+    kOutput,
+    kQuality,
+    kKvAdmission,
+    kNumDists
+  };
   std::vector<double> latency, service, ttft, service_ttft, queue, tps, input, output, quality,
       kv_admission;
+  std::array<uint64_t, kNumDists> seen{};
+  std::array<double, kNumDists> sums{};
   // ReplicaSamples.
   int64_t rs_n = 0, q_n = 0, run_n = 0, kv_n = 0, util_n = 0, warming_n = 0, not_ready_n = 0;
   double q_sum = 0, q_max = 0, run_sum = 0, kv_sum = 0, kv_max = 0, util_sum = 0;
@@ -54,7 +74,12 @@ struct SignalAggregator::Accum {
   double busy_ms = 0, interval_ms = 0;
   int64_t items = 0;
   // Decode speed per model version (index into `cohort_keys`) for placement entities.
-  std::vector<std::pair<int, std::vector<double>>> cohorts;
+  struct CohortValues {
+    int key = 0;
+    std::vector<double> values;
+    uint64_t seen = 0;
+  };
+  std::vector<CohortValues> cohorts;
   absl::flat_hash_map<std::string, int64_t> tenants;
   std::vector<std::string> dependencies;
   std::vector<std::string> models;
@@ -64,7 +89,12 @@ struct SignalAggregator::Accum {
 
   void Clear();
   void Count(detectors::Signal s, int64_t n = 1) { counts[static_cast<size_t>(s)] += n; }
-  std::vector<double>& Cohort(int key);
+  // Adds one decode speed to the cohort `key`.
+  void AddCohort(int key, double decode_tps);
+  // Adds `x` to distribution `d` (held in `v`), within the kMaxValues bound.
+  void Keep(Dist d, std::vector<double>& v, double x);
+  // The exact mean of distribution `d`, or NaN without values.
+  double MeanOf(Dist d) const;
 
   // One request's outcome, timings, tokens and server state.
   void AddEvent(const candor::v1::InferenceEvent& e, const EventFacts& f);

@@ -203,7 +203,7 @@ void SignalAggregator::ObserveEvent(const candor::v1::InferenceEvent& e) {
     Accum& a = At(accs, targets_[i]);
     a.AddEvent(e, facts);
     // Placement entities (not the fleet) keep decode speed per model version, for peers.
-    if (i > 0 && i < placement_end && cohort >= 0) a.Cohort(cohort).push_back(facts.tps);
+    if (i > 0 && i < placement_end && cohort >= 0) a.AddCohort(cohort, facts.tps);
   }
   if (model >= 0) {
     Accum& a = At(accs, model);

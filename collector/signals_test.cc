@@ -1,6 +1,9 @@
 #include "collector/signals.h"
 
+#include <algorithm>
+#include <cmath>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -249,6 +252,32 @@ TEST(SignalAggregatorTest, QuantilesAndSubsamples) {
   EXPECT_EQ(w.Get(Signal::kLatencyP95), 96);
   EXPECT_EQ(w.Get(Signal::kLatencyP99), 100);
   EXPECT_EQ(w.latency_samples.size(), 10u);
+}
+
+// Past 2048 values per entity and window the aggregator keeps a reservoir sample: counts and
+// means stay exact, percentiles close to the exact ones, memory bounded.
+TEST(SignalAggregatorTest, BusyWindowsKeepExactCountsAndCloseBoundedPercentiles) {
+  SignalAggregator agg;
+  const int n = 4 * 2048;
+  std::vector<double> latencies;
+  std::mt19937 rng(11);
+  std::lognormal_distribution<double> dist(5.0, 0.6);
+  for (int i = 0; i < n; ++i) latencies.push_back(std::round(dist(rng)));
+  // All finish within the first window: start times are shifted back by the latency.
+  for (double l : latencies) {
+    agg.Observe(Event(kT0 + absl::Seconds(5) - absl::Milliseconds(static_cast<int64_t>(l)), l));
+  }
+  Collector c;
+  agg.CloseUpTo(kT0 + absl::Seconds(10), c.Sink());
+  ASSERT_EQ(c.windows.size(), 1u);
+  const WindowSummary& w = c.windows[0].second.at("route:chat");
+  EXPECT_EQ(w.Get(Signal::kRequests), n);
+  EXPECT_EQ(w.Get(Signal::kInputTokensMean), 500);
+  std::sort(latencies.begin(), latencies.end());
+  const double exact_p50 = latencies[static_cast<size_t>(0.50 * (n - 1))];
+  const double exact_p95 = latencies[static_cast<size_t>(0.95 * (n - 1))];
+  EXPECT_NEAR(w.Get(Signal::kLatencyP50), exact_p50, 0.03 * exact_p50);
+  EXPECT_NEAR(w.Get(Signal::kLatencyP95), exact_p95, 0.05 * exact_p95);
 }
 
 }  // namespace
