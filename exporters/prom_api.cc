@@ -202,9 +202,32 @@ absl::StatusOr<int64_t> ParsePromTime(std::string_view text) {
   return absl::ToUnixMillis(*t);
 }
 
-std::string QueryResultJson(const store::QueryResult& r) {
-  std::string out =
-      absl::StrCat("{\"resultType\":\"", store::ValueTypeName(r.type), "\",\"result\":");
+namespace {
+
+// Bytes reserved per point of a matrix: enough for a float point ([seconds.mmm,"value"],) with
+// a 17-digit value, so the reply is built without regrowing; pages never written cost nothing.
+constexpr size_t kFloatPointBytes = 48;
+constexpr size_t kHistogramPointBytes = 96;
+constexpr size_t kHistogramBucketBytes = 80;
+
+size_t MatrixReserve(const store::QueryResult& r) {
+  size_t bytes = 256;
+  for (const auto& m : r.matrix) {
+    bytes += 256 + m.labels.size() * 64;
+    for (const store::Point& p : m.points) {
+      bytes += p.h == nullptr
+                   ? kFloatPointBytes
+                   : kHistogramPointBytes + kHistogramBucketBytes * (p.h->positive().size() +
+                                                                     p.h->negative().size() + 1);
+    }
+  }
+  return bytes;
+}
+
+// Appends the `data` object of a query reply to `out`.
+void AppendQueryResult(std::string* out_ptr, const store::QueryResult& r) {
+  std::string& out = *out_ptr;
+  absl::StrAppend(&out, "{\"resultType\":\"", store::ValueTypeName(r.type), "\",\"result\":");
   switch (r.type) {
     case store::ValueType::kScalar:
       AppendPoint(&out, r.scalar);
@@ -227,9 +250,6 @@ std::string QueryResultJson(const store::QueryResult& r) {
       break;
     }
     case store::ValueType::kMatrix: {
-      size_t points = 0;
-      for (const auto& m : r.matrix) points += m.points.size();
-      out.reserve(out.size() + points * 32 + r.matrix.size() * 256);
       out.push_back('[');
       for (size_t i = 0; i < r.matrix.size(); ++i) {
         if (i > 0) out.push_back(',');
@@ -259,6 +279,24 @@ std::string QueryResultJson(const store::QueryResult& r) {
     }
   }
   out.push_back('}');
+}
+
+// The whole success reply of a query, built in one buffer.
+HttpResponse QuerySuccess(const store::QueryResult& r) {
+  std::string body;
+  body.reserve(r.type == store::ValueType::kMatrix ? MatrixReserve(r) : 256);
+  body.append("{\"status\":\"success\",\"data\":");
+  AppendQueryResult(&body, r);
+  body.push_back('}');
+  return HttpResponse::Json(200, std::move(body));
+}
+
+}  // namespace
+
+std::string QueryResultJson(const store::QueryResult& r) {
+  std::string out;
+  if (r.type == store::ValueType::kMatrix) out.reserve(MatrixReserve(r));
+  AppendQueryResult(&out, r);
   return out;
 }
 
@@ -277,7 +315,7 @@ HttpResponse PromApi::Query(const HttpRequest& r) const {
   }
   absl::StatusOr<store::QueryResult> res = engine_.Instant(query, t);
   if (!res.ok()) return QueryError(res.status());
-  return Success(QueryResultJson(*res));
+  return QuerySuccess(*res);
 }
 
 HttpResponse PromApi::QueryRange(const HttpRequest& r) const {
@@ -302,7 +340,7 @@ HttpResponse PromApi::QueryRange(const HttpRequest& r) const {
   }
   absl::StatusOr<store::QueryResult> res = engine_.Range(query, *start, *end, *step);
   if (!res.ok()) return QueryError(res.status());
-  return Success(QueryResultJson(*res));
+  return QuerySuccess(*res);
 }
 
 HttpResponse PromApi::Labels(const HttpRequest& r) const {

@@ -138,6 +138,33 @@ class BitWriter {
   int fill_ = 0;
 };
 
+// The k = 0 Rice codes (v one-bits, then a zero bit) that end within one byte, MSB first:
+// how many, the bits they take, and their values (unused slots 0).
+struct RiceByte {
+  uint8_t count = 0;
+  uint8_t bits = 0;
+  uint8_t value[8] = {};
+};
+struct RiceByteTable {
+  RiceByte entry[256];
+  constexpr RiceByteTable() {
+    for (int b = 0; b < 256; ++b) {
+      RiceByte& e = entry[b];
+      int ones = 0;
+      for (int bit = 7; bit >= 0; --bit) {
+        if ((b >> bit) & 1) {
+          ++ones;
+        } else {
+          e.value[e.count++] = static_cast<uint8_t>(ones);
+          e.bits = static_cast<uint8_t>(8 - bit);
+          ones = 0;
+        }
+      }
+    }
+  }
+};
+inline constexpr RiceByteTable kRiceBytes;
+
 class BitReader {
  public:
   explicit BitReader(std::string_view in) : data_(in) {}
@@ -192,6 +219,123 @@ class BitReader {
     return q;
   }
 
+  // Bulk reads of the packed blocks of store/FORMAT.md §3.1, with the reader's state kept in
+  // registers (stores to `out` cannot alias it). Each stores n unsigned codes in `out` and
+  // returns false on overrun or an escape length over 64.
+  //
+  // Rice codes with parameter k (0 ≤ k < 64): q one-bits, a zero bit, k low bits; when q reaches
+  // `max_q`, the zero bit is absent and 7 bits L and an L-bit value follow instead.
+  bool ReadRiceBlock(int k, int max_q, uint32_t n, uint64_t* out) {
+    uint64_t acc = acc_;
+    int avail = avail_;
+    size_t pos = pos_;
+    for (uint32_t i = 0; i < n; ++i) {
+      if (avail <= 56) FastRefill(&acc, &avail, &pos);
+      if (k == 0 && n - i >= 8 && avail >= 8) {
+        // k = 0 codes are short (a value v takes v + 1 bits): decode every code that ends in
+        // the next 8 bits with one table lookup.
+        const RiceByte& e = kRiceBytes.entry[acc >> 56];
+        if (e.count > 0) {
+          for (int j = 0; j < 8; ++j) out[i + static_cast<uint32_t>(j)] = e.value[j];
+          i += e.count - 1u;
+          acc <<= e.bits;
+          avail -= e.bits;
+          continue;
+        }
+      }
+      const uint64_t inv = ~acc;  // Bits past `avail` are zero in acc, so one here.
+      const int ones = inv == 0 ? 64 : __builtin_clzll(inv);
+      const int len = ones + 1 + k;
+      if (ones < max_q && len <= avail && len < 64) [[likely]] {
+        out[i] = (static_cast<uint64_t>(ones) << k) | (((acc << (ones + 1)) >> 1) >> (63 - k));
+        acc <<= len;
+        avail -= len;
+        continue;
+      }
+      // An escape, or the last bytes of the input: the general reads.
+      acc_ = acc;
+      avail_ = avail;
+      pos_ = pos;
+      const int q = ReadUnary(max_q);
+      uint64_t u;
+      if (q < max_q) {
+        u = (static_cast<uint64_t>(q) << k) | Read(k);
+      } else {
+        const int bits = static_cast<int>(Read(7));
+        if (bits > 64) {
+          Fail();
+          return false;
+        }
+        u = Read(bits);
+      }
+      if (!ok_) return false;
+      out[i] = u;
+      acc = acc_;
+      avail = avail_;
+      pos = pos_;
+    }
+    acc_ = acc;
+    avail_ = avail;
+    pos_ = pos;
+    return true;
+  }
+
+  // Fixed-width codes of 1 ≤ `width` ≤ 64 bits; below 64, the all-ones code is an escape
+  // followed by 7 bits L and an L-bit value.
+  bool ReadFixedBlock(int width, uint32_t n, uint64_t* out) {
+    if (width > 56) {
+      for (uint32_t i = 0; i < n; ++i) {
+        uint64_t u = Read(width);
+        if (width != 64 && u == (uint64_t{1} << width) - 1) {
+          const int bits = static_cast<int>(Read(7));
+          if (bits > 64) return Fail() != 0;
+          u = Read(bits);
+        }
+        out[i] = u;
+      }
+      return ok_;
+    }
+    const uint64_t escape = (uint64_t{1} << width) - 1;
+    uint64_t acc = acc_;
+    int avail = avail_;
+    size_t pos = pos_;
+    for (uint32_t i = 0; i < n; ++i) {
+      if (avail < width) {
+        FastRefill(&acc, &avail, &pos);
+        if (avail < width) {
+          acc_ = acc;
+          avail_ = avail;
+          pos_ = pos;
+          Refill();
+          if (avail_ < width) return Fail() != 0;
+          acc = acc_;
+          avail = avail_;
+          pos = pos_;
+        }
+      }
+      uint64_t u = acc >> (64 - width);
+      acc <<= width;
+      avail -= width;
+      if (u == escape) [[unlikely]] {
+        acc_ = acc;
+        avail_ = avail;
+        pos_ = pos;
+        const int bits = static_cast<int>(Read(7));
+        if (bits > 64) return Fail() != 0;
+        u = Read(bits);
+        if (!ok_) return false;
+        acc = acc_;
+        avail = avail_;
+        pos = pos_;
+      }
+      out[i] = u;
+    }
+    acc_ = acc;
+    avail_ = avail;
+    pos_ = pos;
+    return true;
+  }
+
   int64_t ReadSigned() {
     const int len = static_cast<int>(Read(7));
     if (len > 64) {
@@ -213,7 +357,24 @@ class BitReader {
     pos_ = data_.size();
     return 0;
   }
+  // With 8 bytes of input left, adds as many whole bytes as fit in 64 bits with one load
+  // (avail ≤ 56 on entry). Bits past *avail stay zero. Otherwise leaves the state alone.
+  void FastRefill(uint64_t* acc, int* avail, size_t* pos) const {
+    if (data_.size() - *pos < 8) return;
+    uint64_t w;
+    std::memcpy(&w, data_.data() + *pos, sizeof(w));
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    const int bytes = (64 - *avail) >> 3;  // 1..8 whole bytes fit.
+    *acc |= (w >> (64 - 8 * bytes)) << (64 - *avail - 8 * bytes);
+    *pos += static_cast<size_t>(bytes);
+    *avail += 8 * bytes;
+  }
+
+  // Tops the buffer up to at least 57 bits while input lasts. Bits past avail_ stay zero.
   void Refill() {
+    if (avail_ <= 56) FastRefill(&acc_, &avail_, &pos_);
     while (avail_ <= 56 && pos_ < data_.size()) {
       acc_ |= static_cast<uint64_t>(static_cast<uint8_t>(data_[pos_++])) << (56 - avail_);
       avail_ += 8;

@@ -300,41 +300,24 @@ void EncodePacked(std::span<const int64_t> values, BitWriter* w) {
 bool DecodePacked(BitReader* r, uint32_t n, int64_t* out) {
   const bool zigzag = r->ReadBit();
   const bool rice = r->ReadBit();
-  auto unmap = [zigzag](uint64_t u) { return zigzag ? UnZigZag(u) : static_cast<int64_t>(u); };
+  // The codes are read in place as unsigned (int64_t and uint64_t may alias), then mapped.
+  auto* u = reinterpret_cast<uint64_t*>(out);
   if (rice) {
     const int k = static_cast<int>(r->Read(6));
     if (!r->ok() || r->remaining_bits() < static_cast<int64_t>(n) * (k + 1)) return false;
-    for (uint32_t i = 0; i < n; ++i) {
-      const auto q = static_cast<uint64_t>(r->ReadUnary(kRiceMaxQuotient));
-      uint64_t u;
-      if (q < kRiceMaxQuotient) {
-        u = (q << k) | r->Read(k);
-      } else {
-        const int len = static_cast<int>(r->Read(7));
-        if (len > 64) return false;
-        u = r->Read(len);
-      }
-      if (!r->ok()) return false;
-      out[i] = unmap(u);
+    if (!r->ReadRiceBlock(k, kRiceMaxQuotient, n, u)) return false;
+  } else {
+    const int width = static_cast<int>(r->Read(7));
+    if (!r->ok() || width > 64) return false;
+    if (width == 0) {
+      for (uint32_t i = 0; i < n; ++i) out[i] = 0;
+      return true;
     }
-    return true;
+    if (r->remaining_bits() < static_cast<int64_t>(n) * width) return false;
+    if (!r->ReadFixedBlock(width, n, u)) return false;
   }
-  const int width = static_cast<int>(r->Read(7));
-  if (!r->ok() || width > 64) return false;
-  if (width == 0) {
-    for (uint32_t i = 0; i < n; ++i) out[i] = 0;
-    return true;
-  }
-  if (r->remaining_bits() < static_cast<int64_t>(n) * width) return false;
-  const uint64_t escape = width == 64 ? ~uint64_t{0} : (uint64_t{1} << width) - 1;
-  for (uint32_t i = 0; i < n; ++i) {
-    uint64_t u = r->Read(width);
-    if (width != 64 && u == escape) {
-      const int len = static_cast<int>(r->Read(7));
-      if (len > 64) return false;
-      u = r->Read(len);
-    }
-    out[i] = unmap(u);
+  if (zigzag) {
+    for (uint32_t i = 0; i < n; ++i) out[i] = UnZigZag(u[i]);
   }
   return r->ok();
 }

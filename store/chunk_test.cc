@@ -247,6 +247,58 @@ TEST(BitsTest, WriterReaderAgree) {
   EXPECT_FALSE(r.ok());
 }
 
+// Packed blocks of every shape the bulk readers special-case: Rice with k = 0 (runs of short
+// codes read a byte at a time, values of 8 or more, escapes), larger k, fixed widths with
+// escapes, block lengths that are not a multiple of 8, and truncation anywhere.
+TEST(BitsTest, PackedBlocksRoundTripAndRejectTruncation) {
+  std::mt19937_64 rng(11);
+  for (int trial = 0; trial < 400; ++trial) {
+    const size_t n = 1 + rng() % 300;
+    std::vector<int64_t> v(n);
+    const int shape = trial % 5;
+    for (int64_t& x : v) {
+      const uint64_t r = rng();
+      switch (shape) {
+        case 0:
+          x = static_cast<int64_t>(r % 3 == 0 ? r % 3 : 0);
+          break;  // Sparse 0/1/2.
+        case 1:
+          x = static_cast<int64_t>(r % 16);
+          break;  // Up to 15.
+        case 2:
+          x = r % 50 == 0 ? static_cast<int64_t>(r >> 20) : static_cast<int64_t>(r % 4);
+          break;
+        case 3:
+          x = static_cast<int64_t>(r % 2000) - 1000;
+          break;  // Zigzag.
+        default:
+          x = static_cast<int64_t>(r);
+          break;  // Wide.
+      }
+    }
+    std::string bytes;
+    {
+      BitWriter w(&bytes);
+      internal::EncodePacked(v, &w);
+      w.Write(0x5, 3);  // Trailing bits stay unread.
+    }
+    std::vector<int64_t> out(n, -1);
+    BitReader r(bytes);
+    ASSERT_TRUE(internal::DecodePacked(&r, static_cast<uint32_t>(n), out.data())) << trial;
+    EXPECT_EQ(out, v) << trial;
+    EXPECT_EQ(r.Read(3), 0x5u) << trial;
+    // Every proper prefix of the block either fails or (when padding hides the cut) decodes the
+    // same values; it never reads past its end.
+    for (size_t cut = 0; cut + 1 < bytes.size(); cut += 1 + bytes.size() / 7) {
+      BitReader t(std::string_view(bytes).substr(0, cut));
+      std::vector<int64_t> part(n, -1);
+      if (internal::DecodePacked(&t, static_cast<uint32_t>(n), part.data())) {
+        EXPECT_EQ(part, v) << trial << " cut " << cut;
+      }
+    }
+  }
+}
+
 TEST(BitsTest, Varints) {
   std::string buf;
   const std::vector<uint64_t> vals = {0, 1, 127, 128, 300, ~uint64_t{0}};

@@ -403,7 +403,9 @@ absl::Status Evaluation::RangeFunctionSeries(const Expr& e, const Expr& m, doubl
       }
       return absl::OkStatus();
     }
-    std::vector<double> corr;  // Prefix sum of values before counter resets.
+    // Prefix sum of values before counter resets (scratch reused across series).
+    std::vector<double>& corr = corr_scratch_;
+    corr.clear();
     if (kind == RangeFn::kRate || kind == RangeFn::kIncrease || kind == RangeFn::kResets ||
         kind == RangeFn::kChanges) {
       corr.assign(s.size(), 0);
@@ -419,7 +421,8 @@ absl::Status Evaluation::RangeFunctionSeries(const Expr& e, const Expr& m, doubl
     }
     // Sums over overlapping windows come from prefix sums (extended precision) when every
     // value is finite; otherwise each window is summed on its own.
-    std::vector<long double> prefix;
+    std::vector<long double>& prefix = prefix_scratch_;
+    prefix.clear();
     if ((kind == RangeFn::kSumOverTime || kind == RangeFn::kAvgOverTime) &&
         std::all_of(s.begin(), s.end(), [](const Sample& x) { return std::isfinite(x.v); })) {
       prefix.assign(s.size() + 1, 0);

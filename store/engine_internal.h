@@ -96,6 +96,10 @@ class Evaluation {
   std::vector<int64_t> times_;
   int64_t samples_read_ = 0;
   absl::Time deadline_;
+  // Per-series scratch of range functions, kept across series so that one query does not
+  // allocate (and fault in) a sample-sized buffer per series.
+  std::vector<double> corr_scratch_;
+  std::vector<long double> prefix_scratch_;
 };
 
 // Helpers shared by both files.

@@ -85,11 +85,15 @@ bool DecodeSide(BitReader* r, uint32_t n, std::vector<int32_t>* index, std::vect
   for (size_t c = 0; c < idx.size(); ++c) {
     int64_t* col = values->data() + c * n;
     if (!internal::DecodeIntSeries(r, n, col)) return false;
-    if (col[0] < 0) return false;
+    // Branch-free (and vectorizable): OR of every value for the sign, decreases into `reset`.
+    const int64_t* __restrict v = col;
+    uint8_t* __restrict rs = reset->data();
+    int64_t any_negative = v[0];
     for (uint32_t s = 1; s < n; ++s) {
-      if (col[s] < 0) return false;
-      if (col[s] < col[s - 1]) (*reset)[s] = 1;
+      any_negative |= v[s];
+      rs[s] |= static_cast<uint8_t>(v[s] < v[s - 1]);
     }
+    if (any_negative < 0) return false;
   }
   return true;
 }

@@ -130,6 +130,30 @@ std::vector<std::string> PostingsIndex::LabelValues(const std::string& name) con
   return out;
 }
 
+std::vector<std::string> PostingsIndex::LabelNamesWhere(
+    absl::FunctionRef<bool(uint64_t)> keep) const {
+  std::vector<std::string> out;
+  for (const auto& [name, values] : postings_) {
+    const bool any = std::any_of(values.begin(), values.end(), [&](const auto& v) {
+      return std::any_of(v.second.begin(), v.second.end(), keep);
+    });
+    if (any) out.push_back(name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> PostingsIndex::LabelValuesWhere(
+    const std::string& name, absl::FunctionRef<bool(uint64_t)> keep) const {
+  std::vector<std::string> out;
+  auto n = postings_.find(name);
+  if (n == postings_.end()) return out;
+  for (const auto& [value, refs] : n->second) {
+    if (std::any_of(refs.begin(), refs.end(), keep)) out.push_back(value);
+  }
+  return out;
+}
+
 int64_t PostingsIndex::ApproximateBytes() const {
   int64_t bytes = static_cast<int64_t>(all_.size()) * 16 + entries_ * 8;
   for (const auto& [name, values] : postings_) {

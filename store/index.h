@@ -14,6 +14,7 @@
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "common/labels.h"
 #include "store/matcher.h"
@@ -36,6 +37,12 @@ class PostingsIndex {
   // Sorted label names / values over all series.
   std::vector<std::string> LabelNames() const;
   std::vector<std::string> LabelValues(const std::string& name) const;
+  // The same, restricted to names (values of `name`) that at least one series with
+  // keep(ref) == true carries. `keep` is called at most once per posting, usually once per
+  // name or value.
+  std::vector<std::string> LabelNamesWhere(absl::FunctionRef<bool(uint64_t)> keep) const;
+  std::vector<std::string> LabelValuesWhere(const std::string& name,
+                                            absl::FunctionRef<bool(uint64_t)> keep) const;
 
   size_t num_series() const { return all_.size(); }
   // Approximate heap bytes held.

@@ -71,6 +71,20 @@ TEST_F(PostingsIndexTest, NamesValuesAndRemoval) {
   EXPECT_EQ(index_.num_series(), 4u);
 }
 
+TEST_F(PostingsIndexTest, NamesAndValuesOfSomeSeries) {
+  // Only series 5 carries env; only series 3 has job="tgi".
+  EXPECT_THAT(index_.LabelNamesWhere([](uint64_t ref) { return ref != 5; }),
+              ElementsAre("__name__", "instance", "job"));
+  EXPECT_THAT(index_.LabelNamesWhere([](uint64_t) { return true; }),
+              ElementsAre("__name__", "env", "instance", "job"));
+  EXPECT_THAT(index_.LabelNamesWhere([](uint64_t) { return false; }), ElementsAre());
+  EXPECT_THAT(index_.LabelValuesWhere("job", [](uint64_t ref) { return ref != 3; }),
+              ElementsAre("vllm"));
+  EXPECT_THAT(index_.LabelValuesWhere("job", [](uint64_t) { return true; }),
+              ElementsAre("tgi", "vllm"));
+  EXPECT_THAT(index_.LabelValuesWhere("zone", [](uint64_t) { return true; }), ElementsAre());
+}
+
 TEST(LabelMatcherTest, InvalidRegexIsAnError) {
   auto m = LabelMatcher::Create(MatchType::kRegexMatch, "a", "(unclosed");
   ASSERT_FALSE(m.ok());

@@ -306,6 +306,11 @@ absl::Status SeriesStoreImpl::ReadDisk(std::vector<ReadTarget>* targets, int64_t
   return absl::OkStatus();
 }
 
+bool SeriesStoreImpl::InRange(SeriesRef ref, int64_t mint, int64_t maxt) const {
+  const HeadSeries* s = Find(ref);
+  return s != nullptr && s->meta.maxt >= mint && s->meta.mint <= maxt;
+}
+
 std::vector<SeriesRef> SeriesStoreImpl::SelectUnion(
     const std::vector<std::vector<LabelMatcher>>& selectors, int64_t mint, int64_t maxt) const {
   std::vector<SeriesRef> refs;
@@ -319,10 +324,7 @@ std::vector<SeriesRef> SeriesStoreImpl::SelectUnion(
     std::sort(refs.begin(), refs.end());
     refs.erase(std::unique(refs.begin(), refs.end()), refs.end());
   }
-  std::erase_if(refs, [&](SeriesRef ref) {
-    const HeadSeries* s = Find(ref);
-    return s == nullptr || s->meta.maxt < mint || s->meta.mint > maxt;
-  });
+  std::erase_if(refs, [&](SeriesRef ref) { return !InRange(ref, mint, maxt); });
   return refs;
 }
 
@@ -331,6 +333,11 @@ absl::StatusOr<std::vector<std::string>> SeriesStoreImpl::LabelNames(
   absl::ReaderMutexLock lock(&mu_);
   for (const auto& sel : selectors) {
     CANDOR_RETURN_IF_ERROR(index_.Select(sel).status());
+  }
+  if (selectors.empty()) {
+    // Every series: one posting per name usually settles it, instead of every label of every
+    // series.
+    return index_.LabelNamesWhere([&](uint64_t ref) { return InRange(ref, mint, maxt); });
   }
   absl::flat_hash_set<std::string> names;
   for (SeriesRef ref : SelectUnion(selectors, mint, maxt)) {
@@ -347,6 +354,9 @@ absl::StatusOr<std::vector<std::string>> SeriesStoreImpl::LabelValues(
   absl::ReaderMutexLock lock(&mu_);
   for (const auto& sel : selectors) {
     CANDOR_RETURN_IF_ERROR(index_.Select(sel).status());
+  }
+  if (selectors.empty()) {
+    return index_.LabelValuesWhere(name, [&](uint64_t ref) { return InRange(ref, mint, maxt); });
   }
   absl::flat_hash_set<std::string> values;
   for (SeriesRef ref : SelectUnion(selectors, mint, maxt)) {

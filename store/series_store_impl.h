@@ -97,6 +97,8 @@ class SeriesStoreImpl final : public SeriesStore {
   static void Finish(ReadTarget* t, bool columns);
   absl::Status ReadDisk(std::vector<ReadTarget>* targets, int64_t mint, int64_t maxt,
                         Resolution resolution, bool columns) const;
+  // True if the series exists and has samples in [mint, maxt] (by its metadata).
+  bool InRange(SeriesRef ref, int64_t mint, int64_t maxt) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   std::vector<SeriesRef> SelectUnion(const std::vector<std::vector<LabelMatcher>>& selectors,
                                      int64_t mint, int64_t maxt) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);

@@ -34,6 +34,22 @@ metric() {  # port name
   curl -s "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1 == n {print $2}'
 }
 peak_rss_mb() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+cpu_ticks() {  # pid...: user+system clock ticks of these processes
+  local t=0 p
+  for p in "$@"; do t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}'))); done
+  echo "$t"
+}
+# Waits (at most 60 s) until these processes use under 5 % of a core over a second, so that one
+# store's timings do not include the other's leftover work (Go GC after a heavy query, RocksDB
+# compactions, rollups).
+quiesce() {
+  local a b
+  for _ in $(seq 1 60); do
+    a=$(cpu_ticks "$@"); sleep 1; b=$(cpu_ticks "$@")
+    [ $((b - a)) -le $(( $(getconf CLK_TCK) / 20 )) ] && return 0
+  done
+  echo "note: servers still busy after 60 s" >&2
+}
 
 NOW_S=$(date +%s)
 START_MS=$(( (NOW_S - 4 * 3600) * 1000 - SAMPLES * 10000 ))
@@ -85,6 +101,7 @@ for p in $PROFILES; do
   [ "$p" = counter ] && set_name=counters
   for store in prometheus candor; do
     if [ $store = prometheus ]; then port=$PP; pid=$PROM_PID; else port=$CP; pid=$CANDOR_PID; fi
+    quiesce "$PROM_PID" "$CANDOR_PID"
     "$BIN/candor_query_bench" --port "$port" --start_ms "$START_MS" --end_ms "$END_MS" \
       --set "$set_name" --repeat "$REPEAT" --server_pid "$pid" \
       | sed "s/^QUERY /QUERY store=$store profile=$p /" | tee -a "$RESULTS"
@@ -125,8 +142,14 @@ if [ -z "${SKIP_HIST:-}" ]; then
   CANDOR_PID=$!
   wait_ready "http://127.0.0.1:$PP/-/ready"
   wait_ready "http://127.0.0.1:$CP/-/ready"
+  # Push (and one untimed query each), let both stores settle, then time the queries.
+  "$BIN/candor_hist_bench" --prom_port "$PP" --candor_port "$CP" --repeat 1 > "$OUT/hist-push.txt"
+  grep -q 'push_failures=0' "$OUT/hist-push.txt" || echo "hist push failures: see $OUT/hist-push.txt" >&2
+  HIST_START=$(sed -n 's/^HIST_START start_ms=//p' "$OUT/hist-push.txt")
+  quiesce "$PROM_PID" "$CANDOR_PID"
   "$BIN/candor_hist_bench" --prom_port "$PP" --candor_port "$CP" --prom_pid "$PROM_PID" \
-    --candor_pid "$CANDOR_PID" --repeat "$REPEAT" | tee -a "$RESULTS"
+    --candor_pid "$CANDOR_PID" --repeat "$REPEAT" --skip_push 1 --start_ms "$HIST_START" \
+    | tee -a "$RESULTS"
   kill $PROM_PID $CANDOR_PID; wait $PROM_PID $CANDOR_PID 2>/dev/null || true
   PROM_PID=""; CANDOR_PID=""
 fi
