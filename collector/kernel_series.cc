@@ -34,7 +34,7 @@ std::string FindingJson(const KernelFinding& f) {
 
 KernelSeries::KernelSeries(store::SeriesStore& store, MetricsRegistry* metrics,
                            KernelSeriesOptions options)
-    : store_(store), options_(options), baselines_(options.baselines) {
+    : options_(options), baselines_(options.baselines), writer_(store) {
   if (metrics == nullptr) return;
   findings_metric_ = &metrics->GetCounter("candor_kernel_findings_total",
                                           "Kernels found running slower than their baseline.");
@@ -60,32 +60,14 @@ void KernelSeries::OnItem(const candor::v1::IngestItem& item) {
   queue_.push_back(item.kernel_summary());
 }
 
-absl::StatusOr<store::SeriesRef> KernelSeries::Ref(std::vector<Label> labels) {
-  std::string key;
-  for (const Label& l : labels) absl::StrAppend(&key, l.name, "\x1f", l.value, "\x1e");
-  if (auto it = refs_.find(key); it != refs_.end()) return it->second;
-  // Kernel and node names come from the wire: validated here, not trusted.
-  absl::StatusOr<LabelSet> set = LabelSet::FromUnsorted(std::move(labels));
-  if (!set.ok()) return set.status();
-  absl::StatusOr<store::SeriesRef> ref = store_.GetOrCreateSeries(*set);
-  if (ref.ok()) refs_.emplace(std::move(key), *ref);
-  return ref;
-}
-
-void KernelSeries::AddSummary(const candor::v1::KernelSummary& s, store::SampleBatch* batch) {
+void KernelSeries::AddSummary(const candor::v1::KernelSummary& s) {
   const int64_t t = UnixMillis(s.interval_end());
   const double interval_ms = static_cast<double>(t - UnixMillis(s.interval_start()));
   auto add = [&](std::string_view metric, std::vector<Label> extra, double v) {
     std::vector<Label> labels = {
         {std::string(kMetricNameLabel), std::string(metric)}, {"node", s.node()}, {"gpu", s.gpu()}};
     for (Label& l : extra) labels.push_back(std::move(l));
-    absl::StatusOr<store::SeriesRef> ref = Ref(std::move(labels));
-    if (!ref.ok()) {
-      ++stats_.write_errors;
-      if (first_error_.ok()) first_error_ = ref.status();
-      return;
-    }
-    batch->Add(*ref, t, v);
+    writer_.Add(std::move(labels), t, v);
   };
   const std::string process = s.process_name().empty() ? absl::StrCat(s.pid()) : s.process_name();
   add("candor_kernel_launches", {{"process", process}}, static_cast<double>(s.kernel_count()));
@@ -131,35 +113,18 @@ absl::Status KernelSeries::Flush() {
     pending.swap(queue_);
   }
   absl::MutexLock lock(&flush_mu_);
-  first_error_ = absl::OkStatus();
   if (pending.empty()) return absl::OkStatus();
-  const uint64_t errors_before = stats_.write_errors;
-  store::SampleBatch batch;
-  for (const candor::v1::KernelSummary& s : pending) AddSummary(s, &batch);
+  for (const candor::v1::KernelSummary& s : pending) AddSummary(s);
   stats_.summaries += pending.size();
-  uint64_t written = 0;
-  if (!batch.empty()) {
-    absl::StatusOr<store::CommitResult> result = store_.Commit(batch);
-    if (!result.ok()) {
-      stats_.write_errors += batch.size();
-      if (first_error_.ok()) first_error_ = result.status();
-    } else {
-      written = batch.size() - result->rejected;
-      stats_.write_errors += result->rejected;
-      if (result->rejected > 0 && first_error_.ok()) {
-        first_error_ = absl::OutOfRangeError(
-            absl::StrCat(result->rejected, " kernel samples refused by the series store: ",
-                         result->rejects.empty() ? "" : result->rejects[0].message));
-      }
-    }
-  }
-  stats_.samples += written;
+  const store::SeriesWriter::Result r = writer_.Commit();
+  stats_.samples += r.written;
+  stats_.write_errors += r.errors;
   if (samples_metric_ != nullptr) {
-    samples_metric_->Increment(static_cast<double>(written));
-    errors_metric_->Increment(static_cast<double>(stats_.write_errors - errors_before));
+    samples_metric_->Increment(static_cast<double>(r.written));
+    errors_metric_->Increment(static_cast<double>(r.errors));
     active_metric_->Set(static_cast<double>(baselines_.Active().size()));
   }
-  return first_error_;
+  return r.status;
 }
 
 std::string KernelSeries::ActiveFindingsJson() const {

@@ -30,7 +30,6 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "candor/v1/ingest.pb.h"
@@ -38,6 +37,7 @@
 #include "common/http.h"
 #include "common/metrics.h"
 #include "store/series_store.h"
+#include "store/series_writer.h"
 
 namespace candor::collector {
 
@@ -81,12 +81,8 @@ class KernelSeries {
   KernelSeriesStats Stats() const;
 
  private:
-  absl::StatusOr<store::SeriesRef> Ref(std::vector<Label> labels)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(flush_mu_);
-  void AddSummary(const candor::v1::KernelSummary& s, store::SampleBatch* batch)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(flush_mu_);
+  void AddSummary(const candor::v1::KernelSummary& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(flush_mu_);
 
-  store::SeriesStore& store_;
   const KernelSeriesOptions options_;
 
   mutable absl::Mutex mu_;
@@ -95,8 +91,7 @@ class KernelSeries {
 
   mutable absl::Mutex flush_mu_ ABSL_ACQUIRED_AFTER(mu_);
   KernelBaselines baselines_ ABSL_GUARDED_BY(flush_mu_);
-  absl::flat_hash_map<std::string, store::SeriesRef> refs_ ABSL_GUARDED_BY(flush_mu_);
-  absl::Status first_error_ ABSL_GUARDED_BY(flush_mu_);
+  store::SeriesWriter writer_ ABSL_GUARDED_BY(flush_mu_);
   KernelSeriesStats stats_ ABSL_GUARDED_BY(flush_mu_);
 
   Counter* findings_metric_ = nullptr;

@@ -11,7 +11,7 @@ namespace candor::daemon {
 
 SignalSeries::SignalSeries(store::SeriesStore& store, MetricsRegistry* metrics,
                            SignalSeriesOptions options)
-    : store_(store), options_(options) {
+    : options_(options), writer_(store) {
   if (metrics == nullptr) return;
   samples_metric_ = &metrics->GetCounter("candor_signal_samples_total",
                                          "Derived signal samples written to the series store.");
@@ -39,21 +39,6 @@ void SignalSeries::OnWindow(absl::Time /*start*/, absl::Time end,
   }
 }
 
-absl::StatusOr<store::SeriesRef> SignalSeries::Ref(detectors::Signal signal,
-                                                   const EntityId& entity) {
-  const std::string entity_text = entity.ToString();
-  std::string key = absl::StrCat(static_cast<int>(signal), "\x1f", entity_text);
-  if (auto it = refs_.find(key); it != refs_.end()) return it->second;
-  LabelSet labels =
-      LabelSet::FromTrusted({{std::string(kMetricNameLabel),
-                              absl::StrCat("candor_signal_", Sv(detectors::SignalName(signal)))},
-                             {"entity", entity_text},
-                             {"kind", std::string(EntityKindName(entity.kind))}});
-  absl::StatusOr<store::SeriesRef> ref = store_.GetOrCreateSeries(labels);
-  if (ref.ok()) refs_.emplace(std::move(key), *ref);
-  return ref;
-}
-
 absl::Status SignalSeries::Flush() {
   std::deque<Pending> pending;
   {
@@ -62,44 +47,29 @@ absl::Status SignalSeries::Flush() {
   }
   absl::MutexLock lock(&flush_mu_);
   if (pending.empty()) return absl::OkStatus();
-  store::SampleBatch batch;
-  absl::Status first_error;
-  uint64_t errors = 0;
   for (const Pending& p : pending) {
+    const std::string entity = p.entity.ToString();
+    const std::string kind(EntityKindName(p.entity.kind));
     for (int i = 0; i < detectors::kNumSignals; ++i) {
       const double v = p.values[static_cast<size_t>(i)];
       if (std::isnan(v)) continue;
-      absl::StatusOr<store::SeriesRef> ref = Ref(static_cast<detectors::Signal>(i), p.entity);
-      if (!ref.ok()) {
-        ++errors;
-        if (first_error.ok()) first_error = ref.status();
-        continue;
-      }
-      batch.Add(*ref, p.t_ms, v);
+      writer_.Add({{std::string(kMetricNameLabel),
+                    absl::StrCat("candor_signal_",
+                                 Sv(detectors::SignalName(static_cast<detectors::Signal>(i))))},
+                   {"entity", entity},
+                   {"kind", kind}},
+                  p.t_ms, v);
     }
   }
-  uint64_t written = 0;
-  absl::StatusOr<store::CommitResult> result = store_.Commit(batch);
-  if (!result.ok()) {
-    errors += batch.size();
-    if (first_error.ok()) first_error = result.status();
-  } else {
-    written = batch.size() - result->rejected;
-    errors += result->rejected;
-    if (result->rejected > 0 && first_error.ok()) {
-      first_error = absl::OutOfRangeError(
-          absl::StrCat(result->rejected, " derived signal samples refused by the series store: ",
-                       result->rejects.empty() ? "" : result->rejects[0].message));
-    }
-  }
-  samples_ += written;
-  errors_ += errors;
+  const store::SeriesWriter::Result r = writer_.Commit();
+  samples_ += r.written;
+  errors_ += r.errors;
   if (samples_metric_ != nullptr) {
-    samples_metric_->Increment(static_cast<double>(written));
-    errors_metric_->Increment(static_cast<double>(errors));
-    series_metric_->Set(static_cast<double>(refs_.size()));
+    samples_metric_->Increment(static_cast<double>(r.written));
+    errors_metric_->Increment(static_cast<double>(r.errors));
+    series_metric_->Set(static_cast<double>(writer_.series()));
   }
-  return first_error;
+  return r.status;
 }
 
 SignalSeriesStats SignalSeries::Stats() const {
@@ -111,7 +81,7 @@ SignalSeriesStats SignalSeries::Stats() const {
   absl::MutexLock lock(&flush_mu_);
   s.samples = samples_;
   s.write_errors = errors_;
-  s.series = refs_.size();
+  s.series = writer_.series();
   return s;
 }
 

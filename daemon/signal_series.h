@@ -29,7 +29,6 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -38,6 +37,7 @@
 #include "common/metrics.h"
 #include "detectors/fleet_signals.h"
 #include "store/series_store.h"
+#include "store/series_writer.h"
 
 namespace candor::daemon {
 
@@ -80,10 +80,6 @@ class SignalSeries final : public collector::WindowSummarySink {
     std::array<double, detectors::kNumSignals> values;
   };
 
-  absl::StatusOr<store::SeriesRef> Ref(detectors::Signal signal, const EntityId& entity)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(flush_mu_);
-
-  store::SeriesStore& store_;
   const SignalSeriesOptions options_;
 
   mutable absl::Mutex mu_;
@@ -91,7 +87,7 @@ class SignalSeries final : public collector::WindowSummarySink {
   uint64_t dropped_ ABSL_GUARDED_BY(mu_) = 0;
 
   mutable absl::Mutex flush_mu_ ABSL_ACQUIRED_AFTER(mu_);
-  absl::flat_hash_map<std::string, store::SeriesRef> refs_ ABSL_GUARDED_BY(flush_mu_);
+  store::SeriesWriter writer_ ABSL_GUARDED_BY(flush_mu_);
   uint64_t samples_ ABSL_GUARDED_BY(flush_mu_) = 0;
   uint64_t errors_ ABSL_GUARDED_BY(flush_mu_) = 0;
 
