@@ -302,6 +302,22 @@ const std::vector<Option>& Options() {
               [](Config& c) -> size_t& { return c.events.write_buffer_bytes; }),
       DurationOpt("storage.retention_interval", "How often retention runs.",
                   [](Config& c) -> absl::Duration& { return c.retention_interval; }),
+      DurationOpt("storage.series.retention",
+                  "How long the series store keeps raw samples; whole days are dropped.",
+                  [](Config& c) -> absl::Duration& { return c.series.raw_retention; }),
+      DurationOpt("storage.series.rollup_5m_retention", "How long 5-minute rollups are kept.",
+                  [](Config& c) -> absl::Duration& { return c.series.rollup_5m_retention; }),
+      DurationOpt("storage.series.rollup_1h_retention", "How long 1-hour rollups are kept.",
+                  [](Config& c) -> absl::Duration& { return c.series.rollup_1h_retention; }),
+      DurationOpt("storage.series.out_of_order_window",
+                  "Samples this much older than their series' newest are still accepted.",
+                  [](Config& c) -> absl::Duration& { return c.series.out_of_order_window; }),
+      IntOpt<int64_t>("storage.series.max_series_per_metric",
+                      "New series of one metric past this count are rejected.", 1, int64_t{1} << 40,
+                      [](Config& c) -> int64_t& { return c.series.max_series_per_metric; }),
+      DurationOpt("storage.series.maintenance_interval",
+                  "How often the series store seals chunks, builds rollups and expires data.",
+                  [](Config& c) -> absl::Duration& { return c.series_maintenance_interval; }),
       StringOpt("grpc.listen_address", "host:port of the gRPC Ingest service (port 0: any).",
                 [](Config& c) -> std::string& { return c.grpc.listen_address; }),
       SizeOpt("grpc.max_message_bytes", "Largest accepted gRPC message.",
@@ -385,6 +401,26 @@ const std::vector<Option>& Options() {
           [](const BearerToken& t) { return absl::StrCat("{client: ", t.client, "}"); }),
       BoolOpt("auth.http", "With tokens configured, require one on the HTTP API too.",
               [](Config& c) -> bool& { return c.auth_http; }),
+      FloatOpt("health.availability_objective",
+               "Fraction of requests that must succeed (/api/v1/health's SLO check).", 0.0, 1.0,
+               [](Config& c) -> double& { return c.health.availability; }),
+      FloatOpt("health.latency_p95_objective_ms",
+               "Highest acceptable P95 latency in ms (/api/v1/health); 0: none.", 0.0, 1e9,
+               [](Config& c) -> double& { return c.health.latency_p95_ms; }),
+      BoolOpt("gpu.nvml.enabled", "Sample this host's GPUs through NVML into GpuSample items.",
+              [](Config& c) -> bool& { return c.nvml_enabled; }),
+      DurationOpt("gpu.nvml.interval", "How often the GPUs are sampled.",
+                  [](Config& c) -> absl::Duration& { return c.nvml_interval; }),
+      StringOpt("gpu.nvml.library", "The NVML library to load (a name or a path).",
+                [](Config& c) -> std::string& { return c.nvml_library; }),
+      StringOpt("gpu.nvml.node", "Node name stamped on the samples (default: the host name).",
+                [](Config& c) -> std::string& { return c.nvml.node; }),
+      StringOpt("gpu.nvml.provider", "Provider stamped on the samples.",
+                [](Config& c) -> std::string& { return c.nvml.provider; }),
+      StringOpt("gpu.nvml.region", "Region stamped on the samples.",
+                [](Config& c) -> std::string& { return c.nvml.region; }),
+      StringOpt("gpu.nvml.zone", "Zone stamped on the samples.",
+                [](Config& c) -> std::string& { return c.nvml.zone; }),
       ListOpt<collector::ScrapeTarget>(
           "scrape.targets",
           "Engine /metrics pages to scrape: url (required), engine, interval, timeout, name, "
@@ -404,6 +440,20 @@ const std::vector<Option>& Options() {
           ProbeFields(), {"url", "model"},
           [](Config& c) -> std::vector<collector::ProbeTarget>& { return c.probes; },
           [](const collector::ProbeTarget& t) { return t.url; }),
+      DurationOpt("detection.window",
+                  "Event-time window of the per-entity signals (1s–5m); states change at "
+                  "window ends.",
+                  [](Config& c) -> absl::Duration& { return c.pipeline.signals.window; }),
+      DurationOpt("detection.watermark_delay",
+                  "How far window closing trails the newest event time.",
+                  [](Config& c) -> absl::Duration& { return c.pipeline.signals.watermark_delay; }),
+      DurationOpt("detection.allowed_lateness",
+                  "Oldest accepted arrival disorder (at least 5m); older items are counted, "
+                  "not aggregated.",
+                  [](Config& c) -> absl::Duration& { return c.pipeline.signals.allowed_lateness; }),
+      DurationOpt(
+          "detection.min_dwell", "Shortest time a condition stays active once entered.",
+          [](Config& c) -> absl::Duration& { return c.pipeline.analyzer.machine.min_dwell; }),
       {"log.level", "Lowest level logged: debug, info, warn, error.",
        [](Config& c, const std::string& v) -> absl::Status {
          CANDOR_ASSIGN_OR_RETURN(c.log_level, ParseLogLevel(v));
@@ -495,11 +545,38 @@ absl::Status Validate(Config& config) {
     return absl::InvalidArgumentError("option \"storage.path\" must not be empty");
   }
   config.events.path = absl::StrCat(config.storage_path, "/events");
+  config.series.path = absl::StrCat(config.storage_path, "/tsdb");
+  if (config.series.rollup_5m_retention < config.series.raw_retention ||
+      config.series.rollup_1h_retention < config.series.rollup_5m_retention) {
+    return absl::InvalidArgumentError(
+        "option \"storage.series.rollup_5m_retention\" must be at least "
+        "\"storage.series.retention\", and \"storage.series.rollup_1h_retention\" at least "
+        "the 5-minute one");
+  }
+  if (config.nvml_interval < absl::Seconds(1)) {
+    return absl::InvalidArgumentError("option \"gpu.nvml.interval\" must be at least 1s");
+  }
+  if (config.series_maintenance_interval < absl::Seconds(1)) {
+    return absl::InvalidArgumentError(
+        "option \"storage.series.maintenance_interval\" must be at least 1s");
+  }
   if (config.ingest.validation.max_age > config.events.retention) {
     return absl::InvalidArgumentError(absl::StrCat(
         "option \"ingest.max_age\" (", FormatDurationYaml(config.ingest.validation.max_age),
         ") exceeds \"storage.events.retention\" (", FormatDurationYaml(config.events.retention),
         "): items older than the retention could not be stored"));
+  }
+  const collector::SignalOptions& sig = config.pipeline.signals;
+  if (sig.window < absl::Seconds(1) || sig.window > absl::Minutes(5)) {
+    return absl::InvalidArgumentError("option \"detection.window\" must be in 1s–5m");
+  }
+  if (sig.allowed_lateness < absl::Minutes(5)) {
+    return absl::InvalidArgumentError(
+        "option \"detection.allowed_lateness\" must be at least 5m (DESIGN §3)");
+  }
+  if (sig.watermark_delay < absl::ZeroDuration() || sig.watermark_delay > sig.allowed_lateness) {
+    return absl::InvalidArgumentError(
+        "option \"detection.watermark_delay\" must be in 0–detection.allowed_lateness");
   }
   for (const char* key : {"grpc.listen_address", "http.listen_address"}) {
     const std::string value = FindOption(key)->get(config);

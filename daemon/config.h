@@ -23,12 +23,16 @@
 #include "absl/status/statusor.h"
 #include "collector/batch_processor.h"
 #include "collector/ingest_server.h"
+#include "collector/nvml_sampler.h"
+#include "collector/pipeline.h"
 #include "collector/prober.h"
 #include "collector/scraper.h"
 #include "common/bearer_auth.h"
 #include "common/log.h"
+#include "exporters/health_api.h"
 #include "exporters/http_server.h"
 #include "store/event_log.h"
+#include "store/series_store.h"
 
 namespace candor::daemon {
 
@@ -36,9 +40,15 @@ struct Config {
   // Root of candor's data; the event log lives in <path>/events.
   std::string storage_path = "./candor-data";
   store::EventLogOptions events;
+  // The series store in <path>/tsdb: derived signals and remote-written series.
+  store::SeriesStoreOptions series;
+  // How often the series store seals idle chunks, builds rollups and applies retention.
+  absl::Duration series_maintenance_interval = absl::Seconds(10);
   collector::IngestServerOptions grpc;
   exporters::HttpServerOptions http;
   collector::BatchProcessorOptions ingest;
+  // The detection pipeline (windows, lateness, state-machine dwell), shared with replay.
+  collector::PipelineOptions pipeline;
   LogLevel log_level = LogLevel::kInfo;
   LogFormat log_format = LogFormat::kLogfmt;
   // How long shutdown waits for in-flight batches to be acknowledged.
@@ -54,6 +64,13 @@ struct Config {
   collector::ScraperOptions scrape;
   // Synthetic probe targets.
   std::vector<collector::ProbeTarget> probes;
+  // GPU health of this host from NVML, sampled into GpuSample items.
+  bool nvml_enabled = false;
+  absl::Duration nvml_interval = absl::Seconds(5);
+  std::string nvml_library = "libnvidia-ml.so.1";
+  collector::NvmlSamplerOptions nvml;
+  // Objectives /api/v1/health checks each entity against.
+  exporters::HealthObjectives health;
 };
 
 // Loads the configuration: defaults, then `yaml_path` (if non-empty), then `flags`

@@ -5,8 +5,10 @@
 #include <vector>
 
 #include "daemon/detect_command.h"
+#include "daemon/replay_command.h"
 #include "daemon/serve_command.h"
 #include "daemon/ship_command.h"
+#include "daemon/sim_command.h"
 
 namespace {
 
@@ -22,6 +24,10 @@ const Command kCommands[] = {
     {"detect", "score one series online (NAB results format)", candor::daemon::RunDetectCommand},
     {"ship", "stream a JSONL file of ingest items to a candor daemon",
      candor::daemon::RunShipCommand},
+    {"replay", "run the detection pipeline over a recorded JSONL stream, write transitions",
+     candor::daemon::RunReplayCommand},
+    {"sim", "simulate a fleet with scripted faults: write JSONL or stream to a daemon",
+     candor::daemon::RunSimCommand},
 };
 
 void PrintUsage(std::ostream& out) {

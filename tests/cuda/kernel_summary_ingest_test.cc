@@ -1,11 +1,9 @@
 // cuda-profiler → candor, in one process: synthetic CUPTI activity buffers go through the
 // library's pipeline (decode, aggregate), its shipper and gRPC transport, into candor's real
-// Ingest server, validator and event log. Every KernelSummary must be accepted (no rejects:
-// the library's output respects the ingest limits) and read back from the log as sent, with
-// its entities.
-//
-// What remains for the full end-to-end test is the last hop: KernelSummary series queryable
-// in the series store, once the store has them.
+// Ingest server, validator and event log, and from the log's commit listener into the series
+// store (collector/kernel_series.h), as in `candor serve`. Every KernelSummary must be accepted
+// (no rejects: the library's output respects the ingest limits), read back from the log as
+// sent, with its entities, and be queryable as series through the query engine.
 
 #include <cupti_activity.h>
 
@@ -16,6 +14,7 @@
 #include "candor/v1/ingest.pb.h"
 #include "collector/batch_processor.h"
 #include "collector/ingest_server.h"
+#include "collector/kernel_series.h"
 #include "common/clock.h"
 #include "cuda-profiler/activity_pipeline.h"
 #include "cuda-profiler/grpc_transport.h"
@@ -26,7 +25,9 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "store/engine.h"
 #include "store/event_log.h"
+#include "store/series_store.h"
 #include "tests/testing/subprocess.h"
 
 namespace candor {
@@ -44,6 +45,19 @@ TEST(KernelSummaryIngestTest, SyntheticActivityReachesCandorsEventLog) {
   log_options.sync = false;
   auto log = store::EventLog::Open(log_options, clock);
   ASSERT_TRUE(log.ok()) << log.status();
+  store::SeriesStoreOptions series_options;
+  series_options.path = dir.path() + "/tsdb";
+  series_options.wal_sync = false;
+  auto series = store::SeriesStore::Open(series_options, clock);
+  ASSERT_TRUE(series.ok()) << series.status();
+  collector::KernelSeries kernel_series(**series, &metrics);
+  (*log)->SetCommitListener([&](uint64_t, std::span<const store::LogRecord> records) {
+    for (const store::LogRecord& r : records) {
+      if (r.attachment != nullptr) {
+        kernel_series.OnItem(*static_cast<const candor::v1::IngestItem*>(r.attachment));
+      }
+    }
+  });
   collector::BatchProcessor processor(collector::BatchProcessorOptions{}, **log, metrics, clock);
   collector::IngestServerOptions server_options;
   server_options.listen_address = "127.0.0.1:0";
@@ -127,6 +141,25 @@ TEST(KernelSummaryIngestTest, SyntheticActivityReachesCandorsEventLog) {
   EXPECT_EQ(dropped, 3u);
   EXPECT_TRUE(tagged);
   (*server)->Shutdown(absl::Seconds(5));
+  (*log)->SetCommitListener(nullptr);
+
+  // The last hop: the summaries as series, through PromQL.
+  ASSERT_TRUE(kernel_series.Flush().ok());
+  EXPECT_EQ(kernel_series.Stats().summaries, 2u);
+  store::QueryEngine engine(**series, clock);
+  const int64_t at_ms = static_cast<int64_t>(t0 / 1'000'000) + 20'000;
+  auto launches = engine.Instant("sum(candor_kernel_launches{node=\"gpu-17\"})", at_ms);
+  ASSERT_TRUE(launches.ok()) << launches.status();
+  ASSERT_THAT(launches->vector, SizeIs(1));
+  EXPECT_EQ(launches->vector[0].point.v, 500);
+  auto gemm = engine.Instant("candor_kernel_duration_mean_ms{kernel=\"gemm\"}", at_ms);
+  ASSERT_TRUE(gemm.ok()) << gemm.status();
+  ASSERT_THAT(gemm->vector, SizeIs(2));  // Both GPUs ran it.
+  for (const auto& v : gemm->vector) EXPECT_NEAR(v.point.v, 2.0, 1e-9);
+  auto lost = engine.Instant("sum(candor_kernel_dropped_records)", at_ms);
+  ASSERT_TRUE(lost.ok()) << lost.status();
+  ASSERT_THAT(lost->vector, SizeIs(1));
+  EXPECT_EQ(lost->vector[0].point.v, 3);
 }
 
 }  // namespace

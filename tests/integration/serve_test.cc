@@ -1,9 +1,11 @@
 // End-to-end checks of `candor serve` as a real process: gRPC ingest with acks and rejects,
-// durability across SIGKILL, a clean SIGTERM shutdown, and /metrics accepted by promtool.
+// durability across SIGKILL, a clean SIGTERM shutdown, /metrics accepted by promtool, remote
+// write and the Prometheus query API over the series store, and derived signals kept as series.
 
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
+#include <snappy.h>
 
 #include <fstream>
 #include <set>
@@ -14,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "prometheus/remote.pb.h"
 #include "tests/integration/daemon_harness.h"
 #include "tests/testing/http_client.h"
 #include "tests/testing/subprocess.h"
@@ -56,6 +59,19 @@ std::set<std::string> LoggedRequestIds(int http_port) {
     ids.insert(rec["item"]["inference_event"]["request_id"].get<std::string>());
   }
   return ids;
+}
+
+// The result of an instant query as (labels JSON, value) pairs, or an empty vector.
+std::vector<std::pair<nlohmann::json, double>> InstantQuery(int http_port,
+                                                            const std::string& escaped_query) {
+  std::vector<std::pair<nlohmann::json, double>> out;
+  auto r = HttpGet(http_port, "/api/v1/query?query=" + escaped_query);
+  if (!r.ok() || r->status != 200) return out;
+  auto json = nlohmann::json::parse(r->body);
+  for (const auto& v : json["data"]["result"]) {
+    out.emplace_back(v["metric"], std::stod(v["value"][1].get<std::string>()));
+  }
+  return out;
 }
 
 class ServeTest : public ::testing::Test {
@@ -198,6 +214,129 @@ TEST_F(ServeTest, MetricsPassPromtoolCheck) {
   const std::string report = (*check)->WaitForOutputEnd();
   EXPECT_EQ(rc, 0) << report;
   EXPECT_EQ(report, "") << "promtool reported problems";
+}
+
+TEST_F(ServeTest, RemoteWriteIsQueryableAndSurvivesSigkill) {
+  Start();
+  prometheus::WriteRequest request;
+  auto* ts = request.add_timeseries();
+  for (auto [name, value] : {std::pair{"__name__", "rw_requests_total"}, {"job", "gateway"}}) {
+    auto* l = ts->add_labels();
+    l->set_name(name);
+    l->set_value(value);
+  }
+  const int64_t now_ms = NowSeconds() * 1000;
+  for (int i = 0; i < 10; ++i) {
+    auto* sample = ts->add_samples();
+    sample->set_timestamp(now_ms - (10 - i) * 15'000);
+    sample->set_value(100.0 * i);
+  }
+  std::string body;
+  snappy::Compress(request.SerializeAsString().data(), request.ByteSizeLong(), &body);
+  auto written = HttpRequestTo(daemon_.http_port, "POST", "/api/v1/write", body,
+                               {{"Content-Encoding", "snappy"},
+                                {"Content-Type", "application/x-protobuf"},
+                                {"X-Prometheus-Remote-Write-Version", "0.1.0"}});
+  ASSERT_TRUE(written.ok()) << written.status();
+  ASSERT_EQ(written->status, 204) << written->body;
+  // A garbage body is refused with 400 and does not disturb what was written.
+  auto garbage = HttpRequestTo(daemon_.http_port, "POST", "/api/v1/write", "not snappy",
+                               {{"Content-Encoding", "snappy"}});
+  ASSERT_TRUE(garbage.ok());
+  EXPECT_EQ(garbage->status, 400);
+
+  auto check = [&] {
+    auto last = InstantQuery(daemon_.http_port, "rw_requests_total%7Bjob%3D%22gateway%22%7D");
+    ASSERT_EQ(last.size(), 1u);
+    EXPECT_EQ(last[0].second, 900.0);
+    // 100 per 15 s over the window: 400 in [t-60s, t].
+    auto inc = InstantQuery(daemon_.http_port, "sum(increase(rw_requests_total%5B60s%5D))");
+    ASSERT_EQ(inc.size(), 1u);
+    EXPECT_NEAR(inc[0].second, 400.0, 1e-9);
+  };
+  check();
+  // Acknowledged remote-write samples are in the series store's WAL: a SIGKILL loses none.
+  daemon_.process->Signal(SIGKILL);
+  daemon_.process->Wait();
+  Start();
+  check();
+}
+
+TEST_F(ServeTest, DerivedSignalsAreKeptAsSeries) {
+  Start();
+  // Three minutes of events: the windows they fill close as event time moves past them.
+  const int64_t t0 = NowSeconds() - 300;
+  grpc::ClientContext ctx;
+  candor::v1::IngestBatch batch;
+  for (int i = 0; i < 180; ++i) *batch.add_items() = Event(absl::StrCat("s", i), t0 + i);
+  // Another provider's event a minute later moves event time past the last aws window.
+  candor::v1::IngestItem closer = Event("closer", t0 + 240);
+  closer.mutable_inference_event()->set_provider("gcp");
+  *batch.add_items() = closer;
+  candor::v1::IngestAck ack;
+  ASSERT_TRUE(stub_->Write(&ctx, batch, &ack).ok());
+  ASSERT_EQ(ack.rejects_size(), 0);
+  // A clean shutdown closes the windows event time has passed and writes their signals.
+  daemon_.process->Signal(SIGTERM);
+  ASSERT_EQ(daemon_.process->Wait(), 0) << daemon_.process->Output();
+  Start();
+  // The raw samples of the provider's request count: one per closed window.
+  auto r = HttpGet(daemon_.http_port,
+                   "/api/v1/query?query=candor_signal_requests%7Bentity%3D%22provider%3Aaws%22%7D"
+                   "%5B10m%5D&time=" +
+                       absl::StrCat(t0 + 300));
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->status, 200) << r->body;
+  auto json = nlohmann::json::parse(r->body);
+  ASSERT_EQ(json["data"]["result"].size(), 1u) << r->body;
+  EXPECT_EQ(json["data"]["result"][0]["metric"]["kind"], "provider");
+  // Every event was counted in exactly one window.
+  double total = 0;
+  for (const auto& p : json["data"]["result"][0]["values"]) {
+    total += std::stod(p[1].get<std::string>());
+  }
+  EXPECT_EQ(total, 180.0) << r->body;
+  EXPECT_GE(json["data"]["result"][0]["values"].size(), 2u);
+  // /api/v1/health answers from the same series.
+  auto health = HttpGet(daemon_.http_port, "/api/v1/health?entity=provider%3Aaws&window=10m&time=" +
+                                               absl::StrCat(t0 + 300));
+  ASSERT_TRUE(health.ok());
+  ASSERT_EQ(health->status, 200) << health->body;
+  const auto h = nlohmann::json::parse(health->body)["data"]["entities"];
+  ASSERT_EQ(h.size(), 1u) << health->body;
+  EXPECT_EQ(h[0]["requests"], 180);
+  EXPECT_EQ(h[0]["availability"], 1);
+  EXPECT_EQ(h[0]["latency_p95_ms"], 850);
+}
+
+TEST(ServeNvmlTest, GpuSamplesFromNvmlReachTheRequestLog) {
+  TempDir dir;
+  auto d = StartDaemon(dir.path() + "/data",
+                       {"--gpu.nvml.enabled=true", "--gpu.nvml.library=" CANDOR_FAKE_NVML,
+                        "--gpu.nvml.interval=1s", "--gpu.nvml.node=gpu-host-7"});
+  ASSERT_TRUE(d.ok()) << d.status();
+  // The first samples are stored before the daemon reports that it serves.
+  std::set<std::string> gpus;
+  auto r = HttpGet(d->http_port, "/api/v1/events?type=gpu_sample&limit=100");
+  ASSERT_TRUE(r.ok());
+  const nlohmann::json json = nlohmann::json::parse(r->body);
+  for (const auto& rec : json["data"]) {
+    const auto& g = rec["item"]["gpu_sample"];
+    EXPECT_EQ(g["node"], "gpu-host-7");
+    gpus.insert(g["gpu"].get<std::string>());
+  }
+  EXPECT_EQ(gpus.size(), 2u) << r->body << d->process->Output();
+}
+
+TEST(ServeNvmlTest, MissingNvmlIsReportedAndServingGoesOn) {
+  TempDir dir;
+  auto d = StartDaemon(dir.path() + "/data",
+                       {"--gpu.nvml.enabled=true", "--gpu.nvml.library=/nonexistent/libnvml.so"});
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_THAT(d->process->Output(), HasSubstr("NVML is unavailable"));
+  auto ready = HttpGet(d->http_port, "/-/ready");
+  ASSERT_TRUE(ready.ok());
+  EXPECT_EQ(ready->status, 200);
 }
 
 TEST_F(ServeTest, HealthAndReadiness) {

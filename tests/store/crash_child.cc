@@ -3,12 +3,14 @@
 // killed. Rounds continue from --start_round, so a restarted child re-sends the same values for
 // rounds it may or may not have committed before its death (duplicates are accepted).
 //
-//   store_crash_child --path DIR --t0 MS --start_round R [--series 16]
+//   store_crash_child --path DIR --t0 MS --start_round R [--series 16] [--rounds N]
 //
 // Per round r at time t = t0 + r·1 s: gauges g<i> = ((i·1000 + r) mod 997) / 1000, counters
 // c<i> = r·(i + 1), one cumulative exponential histogram gaining one observation per round,
 // and a "late" gauge written 30 rounds behind (out of order, into sealed chunks). Maintenance
 // (sealing, WAL truncation) runs every 50 rounds; chunks are small so everything is exercised.
+
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -26,6 +28,8 @@ int main(int argc, char** argv) {
   const int64_t t0 = std::atoll(f["t0"].c_str());
   const int64_t start_round = std::atoll(f["start_round"].c_str());
   const int series = f.count("series") ? std::atoi(f["series"].c_str()) : 16;
+  // --rounds N: commit N rounds, then wait to be killed (0: only reopen, replaying the WAL).
+  const int64_t rounds = f.count("rounds") ? std::atoll(f["rounds"].c_str()) : -1;
   candor::RealClock clock;
   auto store = candor::store::SeriesStore::Open(candor::crashtest::Options(f["path"]), clock);
   if (!store.ok()) {
@@ -39,7 +43,7 @@ int main(int argc, char** argv) {
   }
   std::printf("READY\n");
   std::fflush(stdout);
-  for (int64_t r = start_round;; ++r) {
+  for (int64_t r = start_round; rounds < 0 || r < start_round + rounds; ++r) {
     candor::store::SampleBatch batch;
     candor::crashtest::AddRound(refs, series, t0, r, &batch);
     auto result = (*store)->Commit(batch);
@@ -60,4 +64,5 @@ int main(int argc, char** argv) {
       }
     }
   }
+  for (;;) pause();
 }
