@@ -67,8 +67,10 @@ bool DecodeSide(BitReader* r, uint32_t n, std::vector<int32_t>* index, std::vect
   const int64_t k = r->ReadSigned();
   if (!r->ok() || k < 0 || k > kMaxColumns) return false;
   index->clear();
-  values->clear();
-  if (k == 0) return true;
+  if (k == 0) {
+    values->clear();
+    return true;
+  }
   std::vector<int64_t> idx(static_cast<size_t>(k));
   idx[0] = r->ReadSigned();
   if (k > 1 && !internal::DecodePacked(r, static_cast<uint32_t>(k - 1), idx.data() + 1)) {
@@ -81,6 +83,8 @@ bool DecodeSide(BitReader* r, uint32_t n, std::vector<int32_t>* index, std::vect
   if (idx.front() < INT32_MIN || idx.back() > INT32_MAX) return false;
   index->reserve(idx.size());
   for (int64_t i : idx) index->push_back(static_cast<int32_t>(i));
+  // Every value is written below; resizing without clearing keeps a reused buffer from being
+  // zero-filled first.
   values->resize(idx.size() * n);
   for (size_t c = 0; c < idx.size(); ++c) {
     int64_t* col = values->data() + c * n;

@@ -23,6 +23,9 @@ struct SeriesStoreImpl::ReadTarget {
   bool used_rollup = false;
   int64_t mint = 0;  // The series' known sample range.
   int64_t maxt = 0;
+  // Column blocks of the previous series read through this target, whose buffers the next
+  // series' blocks reuse (a block of a wide histogram chunk is hundreds of KB).
+  std::vector<HistogramColumns> spare_columns;
 };
 
 namespace {
@@ -184,6 +187,9 @@ absl::Status SeriesStoreImpl::SelectEach(const std::vector<LabelMatcher>& matche
     cur.data.resolution = Resolution::kRaw;
     cur.data.samples.clear();
     cur.data.histograms.clear();
+    for (HistogramColumns& c : cur.data.histogram_columns) {
+      cur.spare_columns.push_back(std::move(c));
+    }
     cur.data.histogram_columns.clear();
     cur.data.rollup.clear();
     cur.head_floats = std::move(t.head_floats);
@@ -259,7 +265,13 @@ absl::Status SeriesStoreImpl::ReadDisk(std::vector<ReadTarget>* targets, int64_t
             } else if (h->encoding != ChunkEncoding::kHistogram) {
               s = DecodeFloatChunk(bytes, &d.samples, mint, maxt);
             } else if (columns) {
-              s = DecodeHistogramColumns(bytes, &d.histogram_columns.emplace_back());
+              std::vector<HistogramColumns>& spare = (*targets)[order[i]].spare_columns;
+              HistogramColumns& block = d.histogram_columns.emplace_back();
+              if (!spare.empty()) {
+                block = std::move(spare.back());
+                spare.pop_back();
+              }
+              s = DecodeHistogramColumns(bytes, &block);
               if (s.ok()) TrimColumns(mint, maxt, &d.histogram_columns);
             } else {
               s = DecodeHistogramChunk(bytes, &d.histograms, mint, maxt);
