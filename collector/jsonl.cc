@@ -8,6 +8,16 @@
 namespace candor::collector {
 
 absl::StatusOr<candor::v1::IngestItem> ParseIngestItemJson(std::string_view line) {
+  // JSON (RFC 8259) forbids unescaped control characters; the protobuf parser lets some
+  // through, and a string holding them would not come back the same after printing.
+  for (size_t i = 0; i < line.size(); ++i) {
+    const auto c = static_cast<unsigned char>(line[i]);
+    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unescaped control character 0x", absl::Hex(c, absl::kZeroPad2), " at byte ",
+                       i, " (write it as \\u00", absl::Hex(c, absl::kZeroPad2), ")"));
+    }
+  }
   candor::v1::IngestItem item;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;

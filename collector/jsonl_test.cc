@@ -38,6 +38,23 @@ TEST(JsonlTest, UnknownFieldsAndEmptyItemsAreErrors) {
   EXPECT_FALSE(ParseIngestItemJson(R"({"inference_event": {"status": "SOMETIMES"}})").ok());
 }
 
+TEST(JsonlTest, UnescapedControlCharactersAreErrors) {
+  const std::string raw =
+      std::string(R"({"inference_event": {"attributes": {"k)") + '\0' + R"(": "v"}}})";
+  auto item = ParseIngestItemJson(raw);
+  ASSERT_FALSE(item.ok());
+  EXPECT_THAT(item.status().message(), HasSubstr("control character 0x00 at byte 38"));
+  // Escaped, the same string is fine and comes back the same.
+  auto escaped =
+      ParseIngestItemJson(R"({"inference_event": {"attributes": {"k\u0000": "v\u0001"}}})");
+  ASSERT_TRUE(escaped.ok()) << escaped.status();
+  auto again = ParseIngestItemJson(IngestItemToJson(*escaped));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->SerializeAsString(), escaped->SerializeAsString());
+  // Tabs and line ends between tokens stay allowed.
+  EXPECT_TRUE(ParseIngestItemJson("{\"inference_event\":\t{}}\r").ok());
+}
+
 TEST(JsonlTest, RoundTripsThroughCanonicalJson) {
   candor::v1::IngestItem item;
   auto* g = item.mutable_gpu_sample();
