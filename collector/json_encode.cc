@@ -9,6 +9,7 @@
 
 #include "absl/time/time.h"
 #include "collector/json_codec.h"
+#include "common/time_util.h"
 
 // The encoding half of collector/json_codec.h: proto field names, enums by name, 64-bit
 // integers quoted, doubles in their shortest round-trip form, RFC 3339 timestamps — the same
@@ -21,38 +22,6 @@ using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
-
-void AppendQuoted(std::string_view s, std::string& out) {
-  out.push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\\':
-        out.append("\\\\");
-        break;
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\r':
-        out.append("\\r");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned>(c));
-          out.append(buf);
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-}
 
 void AppendDouble(double v, std::string& out) {
   if (std::isnan(v)) {
@@ -87,7 +56,7 @@ void AppendTimestamp(const Message& ts, std::string& out) {
     text.append(buf);
   }
   text.push_back('Z');
-  AppendQuoted(text, out);
+  AppendJsonQuoted(text, out);
 }
 
 void AppendMessage(const Message& m, std::string& out);
@@ -97,7 +66,7 @@ void AppendScalar(const Message& m, const FieldDescriptor* f, int index, std::st
   const bool rep = index >= 0;
   switch (f->cpp_type()) {
     case FieldDescriptor::CPPTYPE_STRING:
-      AppendQuoted(rep ? r->GetRepeatedString(m, f, index) : r->GetString(m, f), out);
+      AppendJsonQuoted(rep ? r->GetRepeatedString(m, f, index) : r->GetString(m, f), out);
       break;
     case FieldDescriptor::CPPTYPE_BOOL:
       out.append((rep ? r->GetRepeatedBool(m, f, index) : r->GetBool(m, f)) ? "true" : "false");
@@ -128,7 +97,7 @@ void AppendScalar(const Message& m, const FieldDescriptor* f, int index, std::st
       const int n = rep ? r->GetRepeatedEnumValue(m, f, index) : r->GetEnumValue(m, f);
       const auto* ev = f->enum_type()->FindValueByNumber(n);
       if (ev != nullptr) {
-        AppendQuoted(ev->name(), out);
+        AppendJsonQuoted(ev->name(), out);
       } else {
         out.append(std::to_string(n));
       }
@@ -155,7 +124,7 @@ void AppendMessage(const Message& m, std::string& out) {
   for (const FieldDescriptor* f : fields) {
     if (!first) out.push_back(',');
     first = false;
-    AppendQuoted(f->name(), out);
+    AppendJsonQuoted(f->name(), out);
     out.push_back(':');
     if (f->is_map()) {
       out.push_back('{');
@@ -164,7 +133,7 @@ void AppendMessage(const Message& m, std::string& out) {
         const Message& e = r->GetRepeatedMessage(m, f, i);
         const Descriptor* d = e.GetDescriptor();
         if (i > 0) out.push_back(',');
-        AppendQuoted(e.GetReflection()->GetString(e, d->map_key()), out);
+        AppendJsonQuoted(e.GetReflection()->GetString(e, d->map_key()), out);
         out.push_back(':');
         AppendScalar(e, d->map_value(), -1, out);
       }

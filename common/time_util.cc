@@ -24,6 +24,11 @@ absl::StatusOr<absl::Time> ParseRfc3339(std::string_view text) {
 std::string JsonQuote(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 2);
+  AppendJsonQuoted(s, out);
+  return out;
+}
+
+void AppendJsonQuoted(std::string_view s, std::string& out) {
   out.push_back('"');
   for (char c : s) {
     switch (c) {
@@ -53,7 +58,6 @@ std::string JsonQuote(std::string_view s) {
     }
   }
   out.push_back('"');
-  return out;
 }
 
 }  // namespace candor

@@ -23,6 +23,8 @@ inline absl::Time FromUnixMillis(int64_t ms) { return absl::FromUnixMillis(ms); 
 
 // `s` as a JSON string literal, with quotes and escapes (control characters as \u00XX).
 std::string JsonQuote(std::string_view s);
+// Appends JsonQuote(s) to `out` (no temporary string, for encoders on hot paths).
+void AppendJsonQuoted(std::string_view s, std::string& out);
 
 }  // namespace candor
 
