@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "store/bits.h"
@@ -333,6 +335,73 @@ TEST_F(EngineTest, ClassicAndNativeHistogramQuantiles) {
   ASSERT_THAT(m->matrix, SizeIs(1));
   EXPECT_THAT(m->matrix[0].points, SizeIs(4));
   EXPECT_NE(m->matrix[0].points[0].h, nullptr);
+}
+
+TEST_F(EngineTest, NativeHistogramRatesAgreeWithFloatCountersAcrossChunksAndResets) {
+  // 1,000 cumulative samples at 10 s: sealed chunks of 240, a 2-hour block edge, an open head
+  // chunk, buckets appearing over time and two resets to empty. Float series carry the count,
+  // the sum and the cumulative count at or below one bucket boundary, so the histogram rates
+  // (read as column blocks, trimmed at the query's edges) have an independent reference.
+  auto h = store_->GetOrCreateSeries(L({{"__name__", "lat"}}));
+  auto cnt = store_->GetOrCreateSeries(L({{"__name__", "lat_cnt"}}));
+  auto sum = store_->GetOrCreateSeries(L({{"__name__", "lat_sum"}}));
+  auto low = store_->GetOrCreateSeries(L({{"__name__", "lat_low"}}));
+  ASSERT_TRUE(h.ok() && cnt.ok() && sum.ok() && low.ok());
+  const double edge = Histogram::BucketBounds(5, Histogram::BucketIndex(5, 0.05)).second;
+  std::mt19937_64 rng(11);
+  std::lognormal_distribution<double> lat(std::log(0.05), 0.4);
+  Histogram cum(5);
+  double below = 0;
+  SampleBatch b;
+  for (int i = 0; i < 1000; ++i) {
+    if (i == 300 || i == 700) {
+      cum = Histogram(5);
+      below = 0;
+    }
+    // After a reset the counter restarts high: float rates never clamp their extrapolation
+    // at a zero point (which Prometheus does for float counters only).
+    const int k = (i == 0 || i == 300 || i == 700) ? 5000 : 1 + static_cast<int>(rng() % 20);
+    for (int j = 0; j < k; ++j) {
+      // The spread widens over time, so later samples have buckets earlier ones lack.
+      const double x = lat(rng) * (1 + i / 500.0);
+      cum.Observe(x);
+      if (x <= edge) below += 1;
+    }
+    const int64_t t = kT0 + i * 10'000;
+    b.AddHistogram(*h, t, cum);
+    b.Add(*cnt, t, cum.count());
+    b.Add(*sum, t, cum.sum());
+    b.Add(*low, t, below);
+  }
+  ASSERT_TRUE(store_->Commit(b).ok());
+  const int64_t start = kT0 + 300'000 + 7'000;
+  const int64_t end = kT0 + 999 * 10'000 + 3'000;
+  auto points = [&](const std::string& q) {
+    auto r = engine_->Range(q, start, end, 70'000);
+    EXPECT_TRUE(r.ok()) << q << ": " << r.status();
+    std::map<int64_t, double> out;
+    if (r.ok() && !r->matrix.empty()) {
+      for (const auto& p : r->matrix[0].points) out[p.t] = p.v;
+    }
+    return out;
+  };
+  const std::pair<std::string, std::string> cases[] = {
+      {"histogram_count(rate(lat[5m]))", "rate(lat_cnt[5m])"},
+      {"histogram_sum(increase(lat[3m]))", "increase(lat_sum[3m])"},
+      {absl::StrFormat("histogram_fraction(0, %.17g, rate(lat[5m])) * histogram_count(rate(lat[5m]))",
+                       edge),
+       "rate(lat_low[5m])"},
+  };
+  for (const auto& [native, reference] : cases) {
+    const auto got = points(native);
+    const auto want = points(reference);
+    ASSERT_GT(want.size(), 100u) << reference;
+    ASSERT_EQ(got.size(), want.size()) << native;
+    for (const auto& [t, v] : want) {
+      ASSERT_TRUE(got.contains(t)) << native << " at " << t;
+      EXPECT_NEAR(got.at(t), v, 1e-9 * std::max(1.0, std::fabs(v))) << native << " at " << t;
+    }
+  }
 }
 
 TEST_F(EngineTest, LongRangesReadRollups) {

@@ -196,48 +196,119 @@ absl::Status DecodeHistogramColumns(std::string_view chunk, HistogramColumns* ou
   return absl::OkStatus();
 }
 
-void AppendAsColumns(const std::vector<HistogramSample>& samples,
-                     std::vector<HistogramColumns>* out) {
+namespace {
+
+// Merges the sorted bucket indices of `buckets` into the sorted `index` (a no-op, and no
+// allocation, when they are already there: cumulative histograms rarely gain buckets).
+void MergeIndices(const std::vector<Bucket>& buckets, std::vector<int32_t>* index,
+                  std::vector<int32_t>* scratch) {
+  size_t i = 0;
+  for (const Bucket& b : buckets) {
+    while (i < index->size() && (*index)[i] < b.index) ++i;
+    if (i == index->size() || (*index)[i] != b.index) {
+      scratch->clear();
+      size_t k = 0;
+      for (const Bucket& x : buckets) {
+        while (k < index->size() && (*index)[k] < x.index) scratch->push_back((*index)[k++]);
+        if (k < index->size() && (*index)[k] == x.index) ++k;
+        scratch->push_back(x.index);
+      }
+      scratch->insert(scratch->end(), index->begin() + static_cast<ptrdiff_t>(k), index->end());
+      index->swap(*scratch);
+      return;
+    }
+  }
+}
+
+// Fills one side's column-major values for the n histograms `hist(0..n-1)`; every value is
+// written, so a reused buffer needs no zero fill.
+template <typename HistAt>
+void FillSide(size_t n, const HistAt& hist, bool positive, const std::vector<int32_t>& index,
+              std::vector<int64_t>* values) {
+  values->resize(index.size() * n);
+  int64_t* out = values->data();
+  for (size_t i = 0; i < n; ++i) {
+    const std::vector<Bucket>& b = positive ? hist(i).positive() : hist(i).negative();
+    size_t k = 0;
+    for (size_t c = 0; c < index.size(); ++c) {
+      int64_t v = 0;
+      if (k < b.size() && b[k].index == index[c]) v = static_cast<int64_t>(b[k++].count);
+      out[c * n + i] = v;
+    }
+  }
+}
+
+// AppendAsColumns over `size` samples given by accessors (no copies of the histograms).
+template <typename TimeAt, typename HistAt>
+void AppendColumns(size_t size, const TimeAt& time, const HistAt& hist,
+                   std::vector<HistogramColumns>* out, std::vector<HistogramColumns>* spare) {
+  std::vector<int32_t> scratch;
   size_t begin = 0;
-  while (begin < samples.size()) {
-    const Histogram& first = samples[begin].h;
+  while (begin < size) {
+    const Histogram& first = hist(begin);
     size_t end = begin + 1;
-    while (end < samples.size() && samples[end].h.schema() == first.schema() &&
-           samples[end].h.zero_threshold() == first.zero_threshold()) {
+    while (end < size && hist(end).schema() == first.schema() &&
+           hist(end).zero_threshold() == first.zero_threshold()) {
       ++end;
     }
     const size_t n = end - begin;
+    auto run = [&](size_t i) -> const Histogram& { return hist(begin + i); };
     HistogramColumns& c = out->emplace_back();
+    if (spare != nullptr && !spare->empty()) {
+      c = std::move(spare->back());
+      spare->pop_back();
+    }
     c.schema = first.schema();
     c.zero_threshold = first.zero_threshold();
-    for (const bool positive : {true, false}) {
-      std::vector<int32_t>& index = positive ? c.pos_index : c.neg_index;
-      for (size_t i = begin; i < end; ++i) {
-        for (const Bucket& b : positive ? samples[i].h.positive() : samples[i].h.negative()) {
-          index.push_back(b.index);
-        }
-      }
-      std::sort(index.begin(), index.end());
-      index.erase(std::unique(index.begin(), index.end()), index.end());
-      std::vector<int64_t>& values = positive ? c.pos : c.neg;
-      values.assign(index.size() * n, 0);
-      for (size_t i = begin; i < end; ++i) {
-        for (const Bucket& b : positive ? samples[i].h.positive() : samples[i].h.negative()) {
-          const auto col = std::lower_bound(index.begin(), index.end(), b.index) - index.begin();
-          values[static_cast<size_t>(col) * n + (i - begin)] = static_cast<int64_t>(b.count);
-        }
+    c.pos_index.clear();
+    c.neg_index.clear();
+    for (size_t i = 0; i < n; ++i) {
+      MergeIndices(run(i).positive(), &c.pos_index, &scratch);
+      MergeIndices(run(i).negative(), &c.neg_index, &scratch);
+    }
+    FillSide(n, run, true, c.pos_index, &c.pos);
+    FillSide(n, run, false, c.neg_index, &c.neg);
+    c.ts.resize(n);
+    c.count.resize(n);
+    c.zero_count.resize(n);
+    c.sum.resize(n);
+    c.reset.assign(n, 0);
+    for (size_t i = 0; i < n; ++i) {
+      c.ts[i] = time(begin + i);
+      c.count[i] = static_cast<int64_t>(run(i).count());
+      c.zero_count[i] = static_cast<int64_t>(run(i).zero_count());
+      c.sum[i] = run(i).sum();
+      if (i > 0 && (c.count[i] < c.count[i - 1] || c.zero_count[i] < c.zero_count[i - 1])) {
+        c.reset[i] = 1;
       }
     }
-    c.reset.assign(n, 0);
-    for (size_t i = begin; i < end; ++i) {
-      c.ts.push_back(samples[i].t);
-      c.count.push_back(static_cast<int64_t>(samples[i].h.count()));
-      c.zero_count.push_back(static_cast<int64_t>(samples[i].h.zero_count()));
-      c.sum.push_back(samples[i].h.sum());
-      if (i > begin && samples[i].h.IsResetFrom(samples[i - 1].h)) c.reset[i - begin] = 1;
+    // Within a run schema and threshold are equal, so a reset is any column decreasing (a
+    // bucket that disappeared decreased to 0): Histogram::IsResetFrom's rule.
+    for (const std::vector<int64_t>* side : {&c.pos, &c.neg}) {
+      const int64_t* v = side->data();
+      for (size_t col = 0; col * n < side->size(); ++col, v += n) {
+        for (size_t i = 1; i < n; ++i) c.reset[i] |= static_cast<uint8_t>(v[i] < v[i - 1]);
+      }
     }
     begin = end;
   }
+}
+
+}  // namespace
+
+void AppendAsColumns(std::span<const int64_t> ts, std::span<const Histogram> hs,
+                     std::vector<HistogramColumns>* out, std::vector<HistogramColumns>* spare) {
+  CANDOR_CHECK(ts.size() == hs.size());
+  AppendColumns(
+      ts.size(), [&](size_t i) { return ts[i]; },
+      [&](size_t i) -> const Histogram& { return hs[i]; }, out, spare);
+}
+
+void AppendAsColumns(const std::vector<HistogramSample>& samples,
+                     std::vector<HistogramColumns>* out, std::vector<HistogramColumns>* spare) {
+  AppendColumns(
+      samples.size(), [&](size_t i) { return samples[i].t; },
+      [&](size_t i) -> const Histogram& { return samples[i].h; }, out, spare);
 }
 
 absl::Status DecodeHistogramChunk(std::string_view chunk, std::vector<HistogramSample>* out,

@@ -30,9 +30,15 @@ std::string EncodeHistogramChunk(std::span<const int64_t> ts, std::span<const Hi
 // Decodes a histogram chunk into columns. DataLossError if the chunk is corrupt.
 absl::Status DecodeHistogramColumns(std::string_view chunk, HistogramColumns* out);
 
-// Appends `samples` (time-sorted) as column blocks, one per run of equal layout.
+// Appends histograms `hs` at times `ts` (time-sorted, same length) as column blocks, one per
+// run of equal schema and zero threshold. New blocks take their buffers from the back of
+// `spare` while it has any.
+void AppendAsColumns(std::span<const int64_t> ts, std::span<const Histogram> hs,
+                     std::vector<HistogramColumns>* out,
+                     std::vector<HistogramColumns>* spare = nullptr);
 void AppendAsColumns(const std::vector<HistogramSample>& samples,
-                     std::vector<HistogramColumns>* out);
+                     std::vector<HistogramColumns>* out,
+                     std::vector<HistogramColumns>* spare = nullptr);
 
 // Appends the samples with mint ≤ t ≤ maxt. DataLossError if the chunk is corrupt.
 absl::Status DecodeHistogramChunk(std::string_view chunk, std::vector<HistogramSample>* out,

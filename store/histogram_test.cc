@@ -245,6 +245,68 @@ TEST(HistogramChunkTest, RoundTripCumulativeSeries) {
   }
 }
 
+TEST(HistogramChunkTest, ColumnsFromHistogramsMatchDecodedChunks) {
+  // Buckets appear over time, a negative side comes and goes, and resets happen both as a
+  // falling count and as one bucket falling while the count grows.
+  std::mt19937_64 rng(9);
+  std::lognormal_distribution<double> d(std::log(0.2), 0.5);
+  Histogram cum(5);
+  std::vector<int64_t> ts;
+  std::vector<Histogram> hs;
+  std::vector<uint8_t> want_reset;
+  for (int i = 0; i < 300; ++i) {
+    const Histogram before = cum;
+    if (i == 120) cum = Histogram(5);
+    for (int k = 0; k < 20; ++k) cum.Observe(std::round(d(rng) * (1 + i / 100.0) * 1000) / 1000);
+    if (i % 50 == 7) cum.Observe(-1.5);
+    if (i == 200) {
+      // Moves one observation between buckets: the count holds, one bucket decreases.
+      std::vector<Bucket>& p = *cum.mutable_positive();
+      std::max_element(p.begin(), p.end(), [](const Bucket& a, const Bucket& b) {
+        return a.count < b.count;
+      })->count -= 1;
+      p.back().count += 1;
+    }
+    ts.push_back(1'700'000'000'000 + i * 10'000);
+    cum.set_sum(std::round(cum.sum() * 1000) / 1000);
+    hs.push_back(cum);
+    want_reset.push_back(i > 0 && cum.IsResetFrom(before) ? 1 : 0);
+  }
+  ASSERT_EQ(std::count(want_reset.begin(), want_reset.end(), 1), 2);
+  HistogramColumns decoded;
+  ASSERT_TRUE(DecodeHistogramColumns(EncodeHistogramChunk(ts, hs), &decoded).ok());
+  // A spare block with larger, dirty buffers must not leak into the result.
+  std::vector<HistogramColumns> spare(1);
+  spare[0].pos.assign(1'000'000, 77);
+  spare[0].neg.assign(1'000'000, 77);
+  spare[0].pos_index.assign(500, 3);
+  spare[0].ts.assign(1000, 5);
+  std::vector<HistogramColumns> built;
+  AppendAsColumns(ts, hs, &built, &spare);
+  ASSERT_EQ(built.size(), 1u);
+  EXPECT_TRUE(spare.empty());
+  const HistogramColumns& c = built[0];
+  EXPECT_EQ(c.ts, decoded.ts);
+  EXPECT_EQ(c.count, decoded.count);
+  EXPECT_EQ(c.zero_count, decoded.zero_count);
+  EXPECT_EQ(c.sum, decoded.sum);
+  EXPECT_EQ(c.pos_index, decoded.pos_index);
+  EXPECT_EQ(c.neg_index, decoded.neg_index);
+  EXPECT_EQ(c.pos, decoded.pos);
+  EXPECT_EQ(c.neg, decoded.neg);
+  EXPECT_EQ(c.reset, want_reset);
+  EXPECT_EQ(decoded.reset, want_reset);
+  for (size_t i = 0; i < hs.size(); ++i) EXPECT_EQ(c.At(i), hs[i]) << i;
+  // A change of schema starts a new block.
+  std::vector<HistogramSample> mixed = {{1, hs[0]}, {2, hs[1]}, {3, Histogram(3)}};
+  mixed[2].h.Observe(0.5);
+  std::vector<HistogramColumns> blocks;
+  AppendAsColumns(mixed, &blocks);
+  ASSERT_EQ(blocks.size(), 2u);
+  EXPECT_EQ(blocks[0].size(), 2u);
+  EXPECT_EQ(blocks[1].At(0), mixed[2].h);
+}
+
 TEST(HistogramChunkTest, NonIntegerCountsAreNotStorable) {
   Histogram h(5);
   h.Observe(1.0, 0.5);

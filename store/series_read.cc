@@ -18,6 +18,8 @@ struct SeriesStoreImpl::ReadTarget {
   SeriesData data;
   std::vector<Sample> head_floats;
   std::vector<HistogramSample> head_hists;
+  // The head's open histogram chunk as a column block (column reads only).
+  std::vector<HistogramColumns> head_columns;
   std::vector<RollupPoint> rollup_points;
   std::vector<Sample> rollup_lasts;
   bool used_rollup = false;
@@ -32,7 +34,8 @@ namespace {
 
 constexpr int64_t kDayMs = 24 * 3600 * 1000;
 
-// Drops the samples of the newest block outside [mint, maxt] (blocks are whole chunks).
+// Drops the samples of the newest block outside [mint, maxt] (blocks are whole chunks), in
+// place: the block's buffers stay allocated for reuse.
 void TrimColumns(int64_t mint, int64_t maxt, std::vector<HistogramColumns>* blocks) {
   HistogramColumns& c = blocks->back();
   const auto lo =
@@ -47,8 +50,11 @@ void TrimColumns(int64_t mint, int64_t maxt, std::vector<HistogramColumns>* bloc
   const size_t n = c.size();
   const size_t m = hi - lo;
   auto slice = [&](auto& v) {
-    v = std::vector<typename std::decay_t<decltype(v)>::value_type>(
-        v.begin() + static_cast<ptrdiff_t>(lo), v.begin() + static_cast<ptrdiff_t>(hi));
+    if (lo > 0) {
+      std::copy(v.begin() + static_cast<ptrdiff_t>(lo), v.begin() + static_cast<ptrdiff_t>(hi),
+                v.begin());
+    }
+    v.resize(m);
   };
   slice(c.ts);
   slice(c.count);
@@ -57,14 +63,13 @@ void TrimColumns(int64_t mint, int64_t maxt, std::vector<HistogramColumns>* bloc
   slice(c.reset);
   c.reset[0] = 0;
   for (std::vector<int64_t>* side : {&c.pos, &c.neg}) {
-    std::vector<int64_t> out;
+    // Column k moves from [k·n + lo, k·n + hi) to [k·m, (k+1)·m): never ahead of its source.
     const size_t cols = side->size() / n;
-    out.reserve(cols * m);
+    int64_t* v = side->data();
     for (size_t k = 0; k < cols; ++k) {
-      out.insert(out.end(), side->begin() + static_cast<ptrdiff_t>(k * n + lo),
-                 side->begin() + static_cast<ptrdiff_t>(k * n + hi));
+      if (k * m != k * n + lo) std::copy(v + k * n + lo, v + k * n + hi, v + k * m);
     }
-    *side = std::move(out);
+    side->resize(cols * m);
   }
 }
 
@@ -124,10 +129,13 @@ void SeriesStoreImpl::Finish(ReadTarget* t, bool columns) {
     SortDedupe(&d.samples);
   }
   if (!columns) return;
-  // Materialized histograms (head, rollups) join the column blocks; blocks that overlap in time
-  // (an out-of-order merge of another layout) fall back to materialized samples.
-  AppendAsColumns(d.histograms, &d.histogram_columns);
+  // Materialized histograms (rollups) and the head's block join the column blocks; blocks that
+  // overlap in time (an out-of-order merge of another layout) fall back to materialized
+  // samples.
+  AppendAsColumns(d.histograms, &d.histogram_columns, &t->spare_columns);
   d.histograms.clear();
+  for (HistogramColumns& c : t->head_columns) d.histogram_columns.push_back(std::move(c));
+  t->head_columns.clear();
   std::stable_sort(d.histogram_columns.begin(), d.histogram_columns.end(),
                    [](const HistogramColumns& a, const HistogramColumns& b) {
                      return a.ts.front() < b.ts.front();
@@ -174,7 +182,7 @@ absl::Status SeriesStoreImpl::SelectEach(const std::vector<LabelMatcher>& matche
   {
     absl::ReaderMutexLock lock(&mu_);
     CANDOR_ASSIGN_OR_RETURN(const std::vector<uint64_t> refs, index_.Select(matchers));
-    targets = Targets(refs, mint, maxt, !options.labels_only);
+    targets = Targets(refs, mint, maxt, false);
   }
   std::sort(targets.begin(), targets.end(),
             [](const ReadTarget& a, const ReadTarget& b) { return a.data.labels < b.data.labels; });
@@ -192,14 +200,35 @@ absl::Status SeriesStoreImpl::SelectEach(const std::vector<LabelMatcher>& matche
     }
     cur.data.histogram_columns.clear();
     cur.data.rollup.clear();
-    cur.head_floats = std::move(t.head_floats);
-    cur.head_hists = std::move(t.head_hists);
+    cur.head_floats.clear();
+    cur.head_hists.clear();
+    cur.head_columns.clear();
     cur.rollup_points.clear();
     cur.rollup_lasts.clear();
     cur.used_rollup = false;
     cur.mint = t.mint;
     cur.maxt = t.maxt;
     if (!options.labels_only) {
+      // The head before the disk (as Select does): a chunk sealed in between is read twice
+      // and deduplicated, never missed.
+      {
+        absl::ReaderMutexLock lock(&mu_);
+        if (const HeadSeries* s = Find(cur.data.ref); s != nullptr) {
+          if (options.histogram_columns && s->open_histogram) {
+            const auto lo = static_cast<size_t>(
+                std::lower_bound(s->ts.begin(), s->ts.end(), mint) - s->ts.begin());
+            const auto hi = static_cast<size_t>(
+                std::upper_bound(s->ts.begin(), s->ts.end(), maxt) - s->ts.begin());
+            if (hi > lo) {
+              AppendAsColumns(std::span<const int64_t>(s->ts).subspan(lo, hi - lo),
+                              std::span<const Histogram>(s->histograms).subspan(lo, hi - lo),
+                              &cur.head_columns, &cur.spare_columns);
+            }
+          } else {
+            s->CopyOpen(mint, maxt, &cur.head_floats, &cur.head_hists);
+          }
+        }
+      }
       CANDOR_RETURN_IF_ERROR(
           ReadDisk(&one, mint, maxt, options.resolution, options.histogram_columns));
       Finish(&cur, options.histogram_columns);
