@@ -388,8 +388,8 @@ TEST_F(EngineTest, NativeHistogramRatesAgreeWithFloatCountersAcrossChunksAndRese
   const std::pair<std::string, std::string> cases[] = {
       {"histogram_count(rate(lat[5m]))", "rate(lat_cnt[5m])"},
       {"histogram_sum(increase(lat[3m]))", "increase(lat_sum[3m])"},
-      {absl::StrFormat("histogram_fraction(0, %.17g, rate(lat[5m])) * histogram_count(rate(lat[5m]))",
-                       edge),
+      {absl::StrFormat(
+           "histogram_fraction(0, %.17g, rate(lat[5m])) * histogram_count(rate(lat[5m]))", edge),
        "rate(lat_low[5m])"},
   };
   for (const auto& [native, reference] : cases) {

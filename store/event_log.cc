@@ -50,7 +50,7 @@ struct PartOptions {
   rocksdb::ColumnFamilyOptions ids;
   rocksdb::ColumnFamilyOptions spans;
 
-  explicit PartOptions(size_t write_buffer_bytes) {
+  PartOptions(size_t write_buffer_bytes, EventLogOptions::IdMemtable id_memtable) {
     // Records are keyed by sequence number, so every flushed file covers a key range after all
     // earlier ones. With the same compression at every level, leveled compaction moves such
     // files down without rewriting them: a record is compressed once, at flush.
@@ -63,13 +63,17 @@ struct PartOptions {
     record_table.block_size = 32 * 1024;
     records.table_factory.reset(rocksdb::NewBlockBasedTableFactory(record_table));
 
-    // Id keys land at random positions; a hash-bucketed memtable on the 9-byte prefix (tag and
-    // id hash) makes each insert O(1), and a prefix bloom filter skips files on lookup.
-    // The bucket array lives in the memtable's arena: 2^16 buckets are 512 KiB, a small part
-    // of the memtable, and keep buckets to a few entries each.
+    // Id keys land at random positions, so a skip list pays a cache miss per level on every
+    // insert. The append-only memtable makes each insert O(1) and sorts once at flush; the
+    // hashed one buckets on the 9-byte prefix (tag and id hash; 2^16 buckets are 512 KiB of
+    // the memtable's arena). A prefix bloom filter skips files and memtables on lookup.
     ids.write_buffer_size = std::max<size_t>(write_buffer_bytes / 2, 8u << 20);
     ids.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(kIdPrefixBytes));
-    ids.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(1 << 16));
+    if (id_memtable == EventLogOptions::IdMemtable::kHashed) {
+      ids.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(1 << 16));
+    } else {
+      ids.memtable_factory.reset(new rocksdb::VectorRepFactory());
+    }
     ids.memtable_prefix_bloom_size_ratio = 0.05;
     ids.compression = rocksdb::kLZ4Compression;
     ids.compaction_style = rocksdb::kCompactionStyleUniversal;
@@ -250,8 +254,8 @@ struct EventLog::Impl {
     return absl::OkStatus();
   }
 
-  void NotifyListener(const std::vector<Writer*>& group) {
-    absl::MutexLock lock(&listener_mu);
+  void NotifyListenerLocked(const std::vector<Writer*>& group)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(listener_mu) {
     if (!listener) return;
     for (Writer* w : group) {
       if (!w->records.empty()) listener(w->first_seq, w->records);
@@ -326,7 +330,7 @@ rocksdb::DBOptions MakeDbOptions() {
   db_options.max_background_jobs = 2;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_options.keep_log_file_num = 2;
-  // The hash-bucketed memtable of the id index does not support concurrent inserts; writes
+  // The id index's memtables do not support concurrent inserts; writes
   // come from one group-commit leader at a time anyway.
   db_options.allow_concurrent_memtable_write = false;
   return db_options;
@@ -359,7 +363,8 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const EventLogOptions& 
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->clock = &clock;
-  impl->part_options = std::make_unique<PartOptions>(options.write_buffer_bytes);
+  impl->part_options =
+      std::make_unique<PartOptions>(options.write_buffer_bytes, options.id_memtable);
   const rocksdb::DBOptions db_options = MakeDbOptions();
 
   std::vector<std::string> names;
@@ -470,16 +475,29 @@ absl::StatusOr<uint64_t> EventLog::Append(std::span<const LogRecord> records) {
   s.mu.Unlock();
 
   const absl::Status status = s.WriteGroup(group);
-  if (status.ok()) s.NotifyListener(group);
-
-  s.mu.Lock();
-  for (Impl::Writer* w : group) {
-    w->status = status;
-    w->done = true;
+  if (!status.ok()) {
+    s.mu.Lock();
+    for (Impl::Writer* w : group) {
+      w->status = status;
+      w->done = true;
+    }
+    s.leader_busy = false;
+    s.mu.Unlock();
+    return status;
   }
+  // The group is durable. The listener lock is taken before leadership passes on, so groups
+  // reach the listener in commit order; the next leader writes and syncs its group while this
+  // one is in the listener. The group's writers return only after it: their records (and
+  // attachments) must outlive the call.
+  s.listener_mu.Lock();
+  s.mu.Lock();
   s.leader_busy = false;
   s.mu.Unlock();
-  if (!status.ok()) return status;
+  s.NotifyListenerLocked(group);
+  s.listener_mu.Unlock();
+  s.mu.Lock();
+  for (Impl::Writer* w : group) w->done = true;
+  s.mu.Unlock();
   return self.first_seq;
 }
 

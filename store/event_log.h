@@ -48,6 +48,13 @@ struct EventLogOptions {
   bool sync = true;
   // RocksDB memtable size per partition, bytes. Default: 32 MiB.
   size_t write_buffer_bytes = 32u << 20;
+  // How the id index's memtable is organised. kAppendOnly: inserts append to a vector sorted
+  // once at flush (the cheapest ingest; a lookup that hits the live memtable sorts a copy of
+  // it). kHashed: hash buckets of skip lists on the id prefix (cheap lookups; the flush
+  // re-sorts every entry into one skip list, which costs more CPU per record). Default:
+  // kAppendOnly — lookups are on-call searches, ingest is every request.
+  enum class IdMemtable { kAppendOnly, kHashed };
+  IdMemtable id_memtable = IdMemtable::kAppendOnly;
 };
 
 // A record to append. Views must stay valid for the duration of Append.

@@ -1,9 +1,12 @@
 #include "store/event_log.h"
 
+#include <algorithm>
+#include <atomic>
 #include <deque>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/subprocess.h"
@@ -173,22 +176,38 @@ TEST_F(EventLogTest, ScanSinceMergesPartitionsInSequenceOrder) {
 
 TEST_F(EventLogTest, ConcurrentAppendsNotifyListenerInSequenceOrder) {
   auto log = OpenLog();
+  absl::Mutex mu;
   std::vector<uint64_t> seen;
+  int bad_payloads = 0;
   log->SetCommitListener([&](uint64_t first, std::span<const LogRecord> records) {
-    for (size_t i = 0; i < records.size(); ++i) seen.push_back(first + i);
+    absl::MutexLock lock(&mu);
+    for (size_t i = 0; i < records.size(); ++i) {
+      seen.push_back(first + i);
+      // The writer's records are still alive while the listener reads them.
+      if (records[i].payload != (i % 2 == 0 ? "p" : "q")) ++bad_payloads;
+    }
   });
   std::vector<std::thread> threads;
+  std::atomic<int> returned_before_notified{0};
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 50; ++i) {
         std::vector<LogRecord> batch = {Record(kDay0, "x", "p"), Record(kDay0, "y", "q")};
-        ASSERT_TRUE(log->Append(batch).ok());
+        auto first = log->Append(batch);
+        ASSERT_TRUE(first.ok());
+        // Append returns only once the listener has had the batch.
+        absl::MutexLock lock(&mu);
+        if (std::find(seen.begin(), seen.end(), *first + 1) == seen.end()) {
+          returned_before_notified.fetch_add(1);
+        }
       }
     });
   }
   for (auto& t : threads) t.join();
   ASSERT_EQ(seen.size(), 400u);
   for (size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], i + 1);
+  EXPECT_EQ(bad_payloads, 0);
+  EXPECT_EQ(returned_before_notified.load(), 0);
   EXPECT_LE(log->Stats().commit_groups, 200u);
 }
 

@@ -215,10 +215,10 @@ absl::Status SeriesStoreImpl::SelectEach(const std::vector<LabelMatcher>& matche
         absl::ReaderMutexLock lock(&mu_);
         if (const HeadSeries* s = Find(cur.data.ref); s != nullptr) {
           if (options.histogram_columns && s->open_histogram) {
-            const auto lo = static_cast<size_t>(
-                std::lower_bound(s->ts.begin(), s->ts.end(), mint) - s->ts.begin());
-            const auto hi = static_cast<size_t>(
-                std::upper_bound(s->ts.begin(), s->ts.end(), maxt) - s->ts.begin());
+            const auto lo = static_cast<size_t>(std::lower_bound(s->ts.begin(), s->ts.end(), mint) -
+                                                s->ts.begin());
+            const auto hi = static_cast<size_t>(std::upper_bound(s->ts.begin(), s->ts.end(), maxt) -
+                                                s->ts.begin());
             if (hi > lo) {
               AppendAsColumns(std::span<const int64_t>(s->ts).subspan(lo, hi - lo),
                               std::span<const Histogram>(s->histograms).subspan(lo, hi - lo),
