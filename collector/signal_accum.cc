@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/numeric/int128.h"
+
 namespace candor::collector {
 namespace {
 
@@ -78,9 +80,11 @@ void SignalAggregator::Accum::Clear() {
   items = 0;
   seen.fill(0);
   sums.fill(0);
+  skips.fill({});
   for (auto& c : cohorts) {
     c.values.clear();
     c.seen = 0;
+    c.skip = {};
   }
   tenants.clear();
   dependencies.clear();
@@ -100,20 +104,42 @@ uint64_t Mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// Algorithm R: the n-th value (0-based) replaces a random slot with probability cap / (n + 1).
-void Reservoir(std::vector<double>& v, uint64_t n, double x, size_t cap) {
+// A uniform draw in (0, 1) for value `n` and purpose `salt`.
+double Uniform(uint64_t n, uint64_t salt) {
+  return (static_cast<double>(Mix(n * 4 + salt) >> 11) + 0.5) * 0x1p-53;
+}
+
+// Values a full reservoir of weight `w` skips before taking one, drawn for value `n`.
+uint64_t SkipAfter(uint64_t n, double w) {
+  const double skip = std::floor(std::log(Uniform(n, 1)) / std::log1p(-w));
+  return skip < 1e18 ? static_cast<uint64_t>(skip) : uint64_t{1} << 60;
+}
+
+// Algorithm L (Li, 1994): the n-th value (0-based) of a stream, kept in a uniform sample of
+// at most `cap` values. Once the sample is full, only the values at `skip.next` are drawn
+// for; each replaces a uniformly chosen slot.
+void Reservoir(std::vector<double>& v, SignalAggregator::Accum::Skip& skip, uint64_t n, double x,
+               size_t cap) {
+  const double k = static_cast<double>(cap);
   if (v.size() < cap) {
     v.push_back(x);
+    if (v.size() == cap) {
+      skip.w = std::exp(std::log(Uniform(n, 2)) / k);
+      skip.next = n + 1 + SkipAfter(n, skip.w);
+    }
     return;
   }
-  const uint64_t slot = Mix(n) % (n + 1);
-  if (slot < cap) v[slot] = x;
+  if (n < skip.next) return;
+  // A uniform slot by multiply-high (no 64-bit division).
+  v[absl::Uint128High64(absl::uint128(Mix(n * 4 + 3)) * cap)] = x;
+  skip.w *= std::exp(std::log(Uniform(n, 2)) / k);
+  skip.next = n + 1 + SkipAfter(n, skip.w);
 }
 
 }  // namespace
 
 void SignalAggregator::Accum::Keep(Dist d, std::vector<double>& v, double x) {
-  Reservoir(v, seen[d], x, kMaxValues);
+  Reservoir(v, skips[d], seen[d], x, kMaxValues);
   ++seen[d];
   sums[d] += x;
 }
@@ -127,8 +153,8 @@ void SignalAggregator::Accum::AddCohort(int key, double decode_tps) {
   for (auto& existing : cohorts) {
     if (existing.key == key) c = &existing;
   }
-  if (c == nullptr) c = &cohorts.emplace_back(CohortValues{key, {}, 0});
-  Reservoir(c->values, c->seen, decode_tps, kMaxValues);
+  if (c == nullptr) c = &cohorts.emplace_back(CohortValues{key, {}, 0, {}});
+  Reservoir(c->values, c->skip, c->seen, decode_tps, kMaxValues);
   ++c->seen;
 }
 

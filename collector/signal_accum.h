@@ -41,10 +41,16 @@ struct CounterDeltas {
 struct SignalAggregator::Accum {
   std::array<int64_t, kNumCounts> counts{};
   // Distribution values of the window. Each list is exact up to kMaxValues values, then a
-  // uniform reservoir sample of that size (the slot a value replaces is a hash of how many
-  // values came before it, so the result depends only on the input order, as replay needs):
-  // memory per entity and window is bounded whatever the traffic. Counts and sums are exact.
+  // uniform reservoir sample of that size (Li's Algorithm L, whose random draws are hashes of
+  // how many values came before, so the result depends only on the input order, as replay
+  // needs): memory per entity and window is bounded whatever the traffic, and past the bound
+  // a value costs a comparison until the next one the sample takes. Counts and sums are exact.
   static constexpr size_t kMaxValues = 2048;
+  // Where a full reservoir takes its next value, and Algorithm L's running weight.
+  struct Skip {
+    uint64_t next = 0;
+    double w = 0;
+  };
   enum Dist : uint8_t {
     kLatency,
     kService,
@@ -62,6 +68,7 @@ struct SignalAggregator::Accum {
       kv_admission;
   std::array<uint64_t, kNumDists> seen{};
   std::array<double, kNumDists> sums{};
+  std::array<Skip, kNumDists> skips{};
   // ReplicaSamples.
   int64_t rs_n = 0, q_n = 0, run_n = 0, kv_n = 0, util_n = 0, warming_n = 0, not_ready_n = 0;
   double q_sum = 0, q_max = 0, run_sum = 0, kv_sum = 0, kv_max = 0, util_sum = 0;
@@ -78,6 +85,7 @@ struct SignalAggregator::Accum {
     int key = 0;
     std::vector<double> values;
     uint64_t seen = 0;
+    Skip skip;
   };
   std::vector<CohortValues> cohorts;
   absl::flat_hash_map<std::string, int64_t> tenants;

@@ -280,5 +280,26 @@ TEST(SignalAggregatorTest, BusyWindowsKeepExactCountsAndCloseBoundedPercentiles)
   EXPECT_NEAR(w.Get(Signal::kLatencyP95), exact_p95, 0.05 * exact_p95);
 }
 
+// The sample stays uniform over a long stream in the worst order for a biased one: values
+// rising steadily, so keeping too many early or late values moves every percentile.
+TEST(SignalAggregatorTest, ReservoirIsUniformOverLongAscendingStreams) {
+  SignalAggregator agg;
+  const int n = 200'000;
+  for (int i = 1; i <= n; ++i) {
+    // Each finishes at kT0 + 5 s (events count at their finish).
+    agg.Observe(Event(kT0 + absl::Seconds(5) - absl::Milliseconds(i), static_cast<double>(i)));
+  }
+  Collector c;
+  agg.CloseUpTo(kT0 + absl::Seconds(10), c.Sink());
+  ASSERT_EQ(c.windows.size(), 1u);
+  const WindowSummary& w = c.windows[0].second.at("route:chat");
+  EXPECT_EQ(w.Get(Signal::kRequests), n);
+  EXPECT_LE(w.latency_samples.size(), 2048u);
+  // A uniform sample of 2048: a percentile's rank error is ~1 % of n (3 sigma at P50).
+  EXPECT_NEAR(w.Get(Signal::kLatencyP50), 0.50 * n, 0.035 * n);
+  EXPECT_NEAR(w.Get(Signal::kLatencyP95), 0.95 * n, 0.015 * n);
+  EXPECT_NEAR(w.Get(Signal::kLatencyP99), 0.99 * n, 0.007 * n);
+}
+
 }  // namespace
 }  // namespace candor::collector

@@ -55,6 +55,7 @@ struct PartOptions {
     // earlier ones. With the same compression at every level, leveled compaction moves such
     // files down without rewriting them: a record is compressed once, at flush.
     records.write_buffer_size = write_buffer_bytes;
+    records.max_write_buffer_number = 4;
     records.compression = rocksdb::kZSTD;
     records.bottommost_compression = rocksdb::kDisableCompressionOption;
     records.compression_opts.level = 1;
@@ -68,6 +69,7 @@ struct PartOptions {
     // hashed one buckets on the 9-byte prefix (tag and id hash; 2^16 buckets are 512 KiB of
     // the memtable's arena). A prefix bloom filter skips files and memtables on lookup.
     ids.write_buffer_size = std::max<size_t>(write_buffer_bytes / 2, 8u << 20);
+    ids.max_write_buffer_number = 4;
     ids.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(kIdPrefixBytes));
     if (id_memtable == EventLogOptions::IdMemtable::kHashed) {
       ids.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(1 << 16));
@@ -330,6 +332,11 @@ rocksdb::DBOptions MakeDbOptions() {
   db_options.max_background_jobs = 2;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_options.keep_log_file_num = 2;
+  // Compactions run at the lowest CPU priority (nice 19): on a machine the size of the
+  // fleet's smallest hosts they would otherwise take cores from acknowledging ingest. Flushes
+  // keep normal priority: they must keep up with the write rate. The pool is process-wide.
+  rocksdb::Env::Default()->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW,
+                                                      rocksdb::CpuPriority::kLow);
   // The id index's memtables do not support concurrent inserts; writes
   // come from one group-commit leader at a time anyway.
   db_options.allow_concurrent_memtable_write = false;

@@ -8,7 +8,7 @@
 //   ingest_load [--streams=8] [--seconds=30] [--batch=500] [--in-flight=4]
 //               [--rate=0 (events/s offered; 0: as fast as acks allow)]
 //               [--sample-share=0.05] [--serve-flag=--grpc.max-queued-batches=64 ...]
-//               [--candor=PATH] [--verify=true]
+//               [--verify=true] [--timeline (per-second ack counts and latencies)]
 
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/impl/codegen/client_unary_call.h>
@@ -49,6 +49,7 @@ struct Flags {
   double rate = 0;
   double sample_share = 0.05;
   bool verify = true;
+  bool timeline = false;
   std::vector<std::string> serve_flags;
 };
 
@@ -194,6 +195,7 @@ void WriteId(std::string& bytes, size_t offset, uint64_t id) {
 struct Totals {
   absl::Mutex mu;
   std::vector<double> ack_ms ABSL_GUARDED_BY(mu);
+  std::vector<absl::Time> ack_at ABSL_GUARDED_BY(mu);  // When each ack_ms arrived.
   std::vector<std::pair<uint64_t, uint64_t>> acked_ids ABSL_GUARDED_BY(mu);  // [first, end)
   int64_t events ABSL_GUARDED_BY(mu) = 0;
   int64_t samples ABSL_GUARDED_BY(mu) = 0;
@@ -249,6 +251,7 @@ void RunStream(const Flags& f, grpc::Channel& channel, const std::vector<Templat
       ++totals.sent_by_class[static_cast<size_t>(s.klass)];
       if (ack.code() == 0) {
         totals.ack_ms.push_back(absl::ToDoubleMilliseconds(now - s.at));
+        totals.ack_at.push_back(now);
         totals.events += ack.accepted() - static_cast<uint32_t>(s.samples);
         totals.samples += s.samples;
         totals.rejected_items += ack.rejects_size();
@@ -365,6 +368,8 @@ int Main(int argc, char** argv) {
       ok = absl::SimpleAtod(v, &f.sample_share);
     else if (key == "--verify")
       f.verify = v != "false";
+    else if (key == "--timeline")
+      f.timeline = v != "false";
     else if (key == "--serve-flag")
       f.serve_flags.push_back(v);
     else
@@ -441,6 +446,21 @@ int Main(int argc, char** argv) {
   std::printf("sustained: %.0f events/s, %.0f samples/s, %.0f items/s\n",
               static_cast<double>(totals.events) / elapsed,
               static_cast<double>(totals.samples) / elapsed, items / elapsed);
+  if (f.timeline) {
+    // Per second of the run: acks received, their median and worst latency.
+    std::vector<std::vector<double>> per_second(static_cast<size_t>(f.seconds) + 2);
+    for (size_t i = 0; i < totals.ack_ms.size(); ++i) {
+      const auto sec =
+          static_cast<size_t>(std::max<int64_t>(0, absl::ToInt64Seconds(totals.ack_at[i] - start)));
+      per_second[std::min(sec, per_second.size() - 1)].push_back(totals.ack_ms[i]);
+    }
+    for (size_t sec = 0; sec < per_second.size(); ++sec) {
+      std::vector<double>& v = per_second[sec];
+      if (v.empty()) continue;
+      std::printf("timeline: second %zu acks %zu p50 %.1f ms max %.1f ms\n", sec, v.size(),
+                  Percentile(v, 0.5), *std::max_element(v.begin(), v.end()));
+    }
+  }
   std::vector<double>& lat = totals.ack_ms;
   const size_t batches = lat.size();
   const double p50 = Percentile(lat, 0.50), p99 = Percentile(lat, 0.99),
