@@ -1,10 +1,12 @@
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/reflection.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -127,15 +129,23 @@ void AppendMessage(const Message& m, std::string& out) {
     AppendJsonQuoted(f->name(), out);
     out.push_back(':');
     if (f->is_map()) {
+      // Entries sorted by key (bytewise), as the canonical printer writes them.
       out.push_back('{');
       const int n = r->FieldSize(m, f);
+      std::vector<std::pair<std::string, const Message*>> entries;
+      entries.reserve(static_cast<size_t>(n));
       for (int i = 0; i < n; ++i) {
         const Message& e = r->GetRepeatedMessage(m, f, i);
-        const Descriptor* d = e.GetDescriptor();
+        entries.emplace_back(e.GetReflection()->GetString(e, e.GetDescriptor()->map_key()), &e);
+      }
+      std::sort(entries.begin(), entries.end(),
+                [](const auto& a, const auto& b) { return a.first < b.first; });
+      for (size_t i = 0; i < entries.size(); ++i) {
+        const Message& e = *entries[i].second;
         if (i > 0) out.push_back(',');
-        AppendJsonQuoted(e.GetReflection()->GetString(e, d->map_key()), out);
+        AppendJsonQuoted(entries[i].first, out);
         out.push_back(':');
-        AppendScalar(e, d->map_value(), -1, out);
+        AppendScalar(e, e.GetDescriptor()->map_value(), -1, out);
       }
       out.push_back('}');
     } else if (f->is_repeated()) {

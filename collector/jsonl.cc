@@ -1,6 +1,10 @@
 #include "collector/jsonl.h"
 
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/type_resolver_util.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/strings.h"
@@ -35,12 +39,27 @@ absl::StatusOr<candor::v1::IngestItem> ParseIngestItemJson(std::string_view line
 }
 
 std::string MessageToJson(const google::protobuf::Message& message) {
+  // Through deterministic binary: map entries come out sorted by key, so the same message
+  // always prints the same bytes (MessageToJsonString follows the map's per-process seeded
+  // iteration order).
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    (void)message.SerializeToCodedStream(&coded);
+  }
+  static google::protobuf::util::TypeResolver* const resolver =
+      google::protobuf::util::NewTypeResolverForDescriptorPool(
+          "type.googleapis.com", google::protobuf::DescriptorPool::generated_pool());
   std::string out;
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
   options.add_whitespace = false;
-  // Serialising a valid in-memory message cannot fail.
-  (void)google::protobuf::util::MessageToJsonString(message, &out, options);
+  // Printing a valid in-memory message cannot fail.
+  (void)google::protobuf::util::BinaryToJsonString(
+      resolver, "type.googleapis.com/" + message.GetDescriptor()->full_name(), bytes, &out,
+      options);
   return out;
 }
 

@@ -69,6 +69,23 @@ TEST(JsonlTest, RoundTripsThroughCanonicalJson) {
   EXPECT_EQ(back->SerializeAsString(), item.SerializeAsString());
 }
 
+TEST(JsonlTest, MapsPrintSortedWhateverTheInsertionOrder) {
+  candor::v1::IngestItem a;
+  candor::v1::IngestItem b;
+  const char* keys[] = {"zone-hint", "a", "tenant", "k>", "b"};
+  for (const char* k : keys) (*a.mutable_inference_event()->mutable_attributes())[k] = "v";
+  for (int i = 4; i >= 0; --i) (*b.mutable_inference_event()->mutable_attributes())[keys[i]] = "v";
+  const std::string json = IngestItemToJson(a);
+  EXPECT_EQ(json, IngestItemToJson(b));
+  EXPECT_THAT(json, HasSubstr(R"("attributes":{"a":"v","b":"v","k\u003e":"v","tenant":"v",)"
+                              R"("zone-hint":"v"})"));
+  for (int i = 0; i < 50; ++i) {
+    auto again = ParseIngestItemJson(json);
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(IngestItemToJson(*again), json);
+  }
+}
+
 TEST(JsonlTest, ReadJsonlNamesTheLineOfAnError) {
   std::istringstream in(
       "{\"annotation\": {\"entity\": \"fleet\", \"kind\": \"DEPLOY_STARTED\"}}\n"
